@@ -1,0 +1,563 @@
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::fmt;
+use core::iter::FromIterator;
+use core::pin::Pin;
+use core::task::{Context, Poll, Waker};
+
+use futures_core::stream::{FusedStream, Stream};
+
+use super::ready::{Node, Shared};
+
+/// Identifies one source inside a [`Gather`].
+///
+/// Ids are unique among the sources a `Gather` holds at one time. An id stays
+/// attached to its source: once the source has ended or was removed, its id is
+/// *stale* and names nothing, even when a later source reuses its slot
+/// (a generation counter tells them apart; it wraps after 2³² reuses of one
+/// slot).
+///
+/// # Examples
+///
+/// ```
+/// use confluo::Gather;
+/// use futures_core::Stream;
+///
+/// let mut gather = Gather::new();
+/// let a = gather.push(futures::stream::iter([1, 2]));
+/// let b = gather.push(futures::stream::iter([3, 4]));
+/// assert_ne!(a, b);
+/// assert!(gather.remove(a).is_some());
+/// assert!(gather.remove(a).is_none()); // stale now
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SourceId {
+    index: u32,
+    generation: u32,
+}
+
+impl SourceId {
+    /// The slot this id points at; ids handed out by a fresh `Gather` count up
+    /// from zero in push order.
+    pub(crate) fn slot(self) -> usize {
+        self.index as usize
+    }
+}
+
+impl fmt::Debug for SourceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SourceId({}v{})", self.index, self.generation)
+    }
+}
+
+/// What [`Gather::poll_event`] reports: an item with the id of its source, or
+/// the end of a source.
+///
+/// # Examples
+///
+/// ```
+/// use confluo::{Event, Gather};
+/// use futures::StreamExt;
+///
+/// # smol::block_on(async {
+/// let mut gather = Gather::new();
+/// let id = gather.push(futures::stream::iter(["reading"]));
+/// let mut events = gather.events();
+/// assert_eq!(events.next().await, Some(Event::Item(id, "reading")));
+/// assert_eq!(events.next().await, Some(Event::Ended(id)));
+/// assert_eq!(events.next().await, None);
+/// # });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event<T> {
+    /// The source with this id yielded an item.
+    Item(SourceId, T),
+    /// The source with this id ended (returned `None`) and was dropped.
+    Ended(SourceId),
+}
+
+/// A source and what `Gather` keeps beside it.
+struct Source<S> {
+    stream: Pin<Box<S>>,
+    /// Built once from `node`, so a poll costs no reference-count traffic.
+    waker: Waker,
+    node: Arc<Node>,
+}
+
+struct Slot<S> {
+    generation: u32,
+    /// The next free slot while this one is free.
+    next_free: u32,
+    source: Option<Source<S>>,
+}
+
+/// End of the free list.
+const NONE: u32 = u32::MAX;
+
+/// Stream for the [`gather()`] function: drives many streams concurrently and
+/// yields their items as they come.
+///
+/// `Gather` polls only the sources that were woken (or that just yielded an
+/// item and so may have more): a wake costs O(1) and a poll costs O(sources
+/// woken), so a million idle sources do not slow down one busy source.
+///
+/// # Ordering and fairness
+///
+/// Ready sources take turns, round-robin: a source that yields an item goes to
+/// the back of the line, behind every source that was woken meanwhile. No
+/// source can starve another, whatever its id or speed. Items of one source
+/// keep their order; items of different sources interleave in the order their
+/// sources became ready.
+///
+/// One call to `poll_next` polls each ready source at most once. A source that
+/// keeps waking itself therefore cannot make `Gather` loop: its wake is
+/// handled in the next call, and the executor gets control back in between.
+///
+/// # Ending
+///
+/// The stream ends (`None`) when every source has ended, and at once when it
+/// holds no source. Unlike most streams it may be used again after that:
+/// polling an empty `Gather` returns `None` again, and a source pushed later
+/// is polled on the next call (the push wakes a waiting task, so no unrelated
+/// wake is needed).
+///
+/// # Memory
+///
+/// Each source is boxed (so it need not be `Unpin`) and gets a slot and a
+/// small waker allocation; `BENCHMARKS.md` gives the measured bytes per source.
+///
+/// # Examples
+///
+/// ```
+/// use confluo::gather;
+/// use futures::StreamExt;
+///
+/// # smol::block_on(async {
+/// let sources = (0..3).map(|sensor| futures::stream::iter([sensor * 10, sensor * 10 + 1]));
+/// let mut readings: Vec<i32> = gather(sources).collect().await;
+/// readings.sort();
+/// assert_eq!(readings, [0, 1, 10, 11, 20, 21]);
+/// # });
+/// ```
+#[must_use = "streams do nothing unless polled"]
+pub struct Gather<S> {
+    slots: Vec<Slot<S>>,
+    free: u32,
+    len: usize,
+    /// Sources to poll without waiting for a wake, front first. Entries of
+    /// sources removed meanwhile are skipped by their generation.
+    run: VecDeque<SourceId>,
+    shared: Arc<Shared>,
+}
+
+/// Drives every stream of `sources` concurrently and yields their items as
+/// they come.
+///
+/// See [`Gather`] for ordering, fairness and the empty case.
+///
+/// # Panics
+///
+/// If `sources` yields more than `u32::MAX - 1` streams.
+///
+/// # Examples
+///
+/// ```
+/// use confluo::gather;
+/// use futures::StreamExt;
+///
+/// # smol::block_on(async {
+/// let fast = futures::stream::iter(vec![1, 2, 3]);
+/// let slow = futures::stream::iter(vec![4, 5, 6]);
+/// let total: i32 = gather([fast, slow]).fold(0, |sum, x| async move { sum + x }).await;
+/// assert_eq!(total, 21);
+/// # });
+/// ```
+pub fn gather<I>(sources: I) -> Gather<I::Item>
+where
+    I: IntoIterator,
+    I::Item: Stream,
+{
+    sources.into_iter().collect()
+}
+
+impl<S> Gather<S> {
+    /// An empty `Gather`; as a stream it ends at once until a source is pushed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Gather;
+    ///
+    /// let gather: Gather<futures::stream::Empty<u8>> = Gather::new();
+    /// assert!(gather.is_empty());
+    /// ```
+    pub fn new() -> Self {
+        Gather {
+            slots: Vec::new(),
+            free: NONE,
+            len: 0,
+            run: VecDeque::new(),
+            shared: Shared::new(),
+        }
+    }
+
+    /// The number of sources that have not ended or been removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let gather = confluo::gather([futures::stream::iter([1]), futures::stream::iter([2])]);
+    /// assert_eq!(gather.len(), 2);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no source is left.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let gather = confluo::gather(Vec::<futures::stream::Empty<u8>>::new());
+    /// assert!(gather.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Adds a source and returns its id. The source is polled on the next
+    /// call to `poll_next`; a task waiting on this `Gather` is woken for it.
+    ///
+    /// # Panics
+    ///
+    /// If the `Gather` already holds `u32::MAX - 1` sources.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Gather;
+    /// use futures::StreamExt;
+    ///
+    /// # smol::block_on(async {
+    /// let mut gather = Gather::new();
+    /// gather.push(futures::stream::iter([7]));
+    /// assert_eq!(gather.next().await, Some(7));
+    /// # });
+    /// ```
+    pub fn push(&mut self, stream: S) -> SourceId {
+        let index = match self.free {
+            NONE => {
+                let index = u32::try_from(self.slots.len())
+                    .ok()
+                    .filter(|&index| index != NONE)
+                    .expect("a Gather holds at most u32::MAX - 1 sources");
+                self.slots.push(Slot {
+                    generation: 0,
+                    next_free: NONE,
+                    source: None,
+                });
+                index
+            }
+            free => free,
+        };
+        let node = Node::new(&self.shared, index);
+        let slot = &mut self.slots[index as usize];
+        self.free = slot.next_free;
+        slot.source = Some(Source {
+            stream: Box::pin(stream),
+            waker: Waker::from(Arc::clone(&node)),
+            node,
+        });
+        self.len += 1;
+        let id = SourceId {
+            index,
+            generation: slot.generation,
+        };
+        self.run.push_back(id);
+        self.shared.wake_task();
+        id
+    }
+
+    /// Removes the source with this id and returns it, or `None` if the id is
+    /// stale (the source ended or was removed) or unknown. Dropping the
+    /// returned stream releases it at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Gather;
+    ///
+    /// let mut gather = Gather::new();
+    /// let id = gather.push(futures::stream::pending::<u8>());
+    /// let source = gather.remove(id);
+    /// assert!(source.is_some());
+    /// assert!(gather.is_empty());
+    /// assert!(gather.remove(id).is_none());
+    /// ```
+    pub fn remove(&mut self, id: SourceId) -> Option<Pin<Box<S>>> {
+        self.source(id)?;
+        Some(self.vacate(id.index))
+    }
+
+    /// The source that `id` names, if it is still there.
+    fn source(&mut self, id: SourceId) -> Option<&mut Source<S>> {
+        let slot = self.slots.get_mut(id.slot())?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.source.as_mut()
+    }
+
+    /// Frees an occupied slot and returns its stream. Queue entries that still
+    /// name the slot are skipped later: its next occupant has a fresh node.
+    fn vacate(&mut self, index: u32) -> Pin<Box<S>> {
+        let slot = &mut self.slots[index as usize];
+        let source = slot.source.take().expect("vacate an occupied slot");
+        source.node.retire();
+        slot.generation = slot.generation.wrapping_add(1);
+        slot.next_free = self.free;
+        self.free = index;
+        self.len -= 1;
+        source.stream
+    }
+
+    /// A stream of [`Event`]s: each item with the id of its source, and the
+    /// end of each source. It borrows the `Gather`, which keeps its sources.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::{Event, Gather};
+    /// use futures::StreamExt;
+    ///
+    /// # smol::block_on(async {
+    /// let mut gather = Gather::new();
+    /// let a = gather.push(futures::stream::iter(vec![1, 2]));
+    /// let mut per_source = 0;
+    /// while let Some(event) = gather.events().next().await {
+    ///     if let Event::Item(id, _) = event {
+    ///         assert_eq!(id, a);
+    ///         per_source += 1;
+    ///     }
+    /// }
+    /// assert_eq!(per_source, 2);
+    /// # });
+    /// ```
+    pub fn events(&mut self) -> Events<'_, S> {
+        Events { gather: self }
+    }
+}
+
+impl<S: Stream> Gather<S> {
+    /// Polls for the next [`Event`]: an item with its source's id, or the end
+    /// of a source. Returns `Ready(None)` when no source is left.
+    ///
+    /// # Return value
+    ///
+    /// - `Poll::Pending` when no woken source had an item; the task is woken
+    ///   when a source is woken or pushed.
+    /// - `Poll::Ready(Some(event))` for the next item or end of a source.
+    /// - `Poll::Ready(None)` when the `Gather` holds no source, again on every
+    ///   later call until a source is pushed.
+    ///
+    /// # Panics
+    ///
+    /// A panic of a source's `poll_next` propagates to the caller; the source
+    /// stays in the `Gather` and is dropped with it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::{Event, Gather};
+    /// use std::task::{Context, Poll, Waker};
+    ///
+    /// let mut gather = Gather::new();
+    /// let id = gather.push(futures::stream::iter([1]));
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert_eq!(gather.poll_event(&mut cx), Poll::Ready(Some(Event::Item(id, 1))));
+    /// assert_eq!(gather.poll_event(&mut cx), Poll::Ready(Some(Event::Ended(id))));
+    /// assert_eq!(gather.poll_event(&mut cx), Poll::Ready(None));
+    /// ```
+    pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event<S::Item>>> {
+        self.poll_turns(cx, true)
+    }
+
+    /// The heart of `Gather`: one turn for each source that is ready now.
+    ///
+    /// With `report_ends` false, the ends of sources are passed over and the
+    /// turns go on, so one call still polls each source at most once.
+    fn poll_turns(
+        &mut self,
+        cx: &mut Context<'_>,
+        report_ends: bool,
+    ) -> Poll<Option<Event<S::Item>>> {
+        self.take_wakes();
+        // Only the sources ready now get a turn; sources woken during this
+        // call wait for the next one.
+        for _ in 0..self.run.len() {
+            let id = self.run.pop_front().expect("counted");
+            let Some(source) = self.source(id) else {
+                continue;
+            };
+            source.node.set_scheduled(false);
+            let mut source_cx = Context::from_waker(&source.waker);
+            match source.stream.as_mut().poll_next(&mut source_cx) {
+                Poll::Ready(Some(item)) => {
+                    source.node.set_scheduled(true);
+                    self.run.push_back(id);
+                    return Poll::Ready(Some(Event::Item(id, item)));
+                }
+                Poll::Ready(None) => {
+                    drop(self.vacate(id.index));
+                    if report_ends {
+                        return Poll::Ready(Some(Event::Ended(id)));
+                    }
+                }
+                Poll::Pending => {}
+            }
+        }
+        if self.len == 0 {
+            return Poll::Ready(None);
+        }
+        self.shared.register(cx.waker());
+        if self.shared.has_ready() {
+            // A wake arrived during this call: yield to the executor first.
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    }
+
+    /// Moves the sources woken since the last call to the back of the run
+    /// queue. Stale entries (a source that ended, or whose wake was already
+    /// handled) cost one check.
+    fn take_wakes(&mut self) {
+        // Bounded by what is queued now, so wakes that keep coming from other
+        // threads cannot hold this call.
+        for _ in 0..self.shared.ready_len() {
+            let Some(index) = self.shared.pop_ready() else {
+                break;
+            };
+            let Some(slot) = self.slots.get(index as usize) else {
+                continue;
+            };
+            let Some(source) = &slot.source else {
+                continue;
+            };
+            if source.node.take_wake() && !source.node.is_scheduled() {
+                source.node.set_scheduled(true);
+                self.run.push_back(SourceId {
+                    index,
+                    generation: slot.generation,
+                });
+            }
+        }
+    }
+}
+
+impl<S> Drop for Gather<S> {
+    fn drop(&mut self) {
+        self.shared.close();
+    }
+}
+
+impl<S> Default for Gather<S> {
+    fn default() -> Self {
+        Gather::new()
+    }
+}
+
+impl<S> fmt::Debug for Gather<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gather")
+            .field("len", &self.len)
+            .field("ready", &self.run.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Stream> Stream for Gather<S> {
+    type Item = S::Item;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        self.get_mut()
+            .poll_turns(cx, false)
+            .map(|event| match event {
+                Some(Event::Item(_, item)) => Some(item),
+                // With `report_ends` false, ends are not reported.
+                Some(Event::Ended(_)) | None => None,
+            })
+    }
+
+    /// The sum of the sources' hints (saturating); costs O(sources).
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.slots
+            .iter()
+            .filter_map(|slot| slot.source.as_ref())
+            .map(|source| source.stream.size_hint())
+            .fold((0, Some(0)), |(low, high), (l, h)| {
+                (
+                    low.saturating_add(l),
+                    high.zip(h).and_then(|(a, b)| a.checked_add(b)),
+                )
+            })
+    }
+}
+
+/// True when no source is left: `poll_next` would return `None` (until a
+/// source is pushed).
+impl<S: Stream> FusedStream for Gather<S> {
+    fn is_terminated(&self) -> bool {
+        self.is_empty()
+    }
+}
+
+impl<S: Stream> FromIterator<S> for Gather<S> {
+    fn from_iter<I: IntoIterator<Item = S>>(sources: I) -> Self {
+        let mut gather = Gather::new();
+        gather.extend(sources);
+        gather
+    }
+}
+
+impl<S: Stream> Extend<S> for Gather<S> {
+    fn extend<I: IntoIterator<Item = S>>(&mut self, sources: I) {
+        let sources = sources.into_iter();
+        self.slots.reserve(sources.size_hint().0);
+        for source in sources {
+            self.push(source);
+        }
+    }
+}
+
+/// Stream for the [`Gather::events`] method.
+#[must_use = "streams do nothing unless polled"]
+#[derive(Debug)]
+pub struct Events<'a, S> {
+    gather: &'a mut Gather<S>,
+}
+
+impl<S: Stream> Stream for Events<'_, S> {
+    type Item = Event<S::Item>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().gather.poll_event(cx)
+    }
+
+    /// At least one event for each source left (its end), plus its items.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let (low, high) = self.gather.size_hint();
+        let ends = self.gather.len();
+        (
+            low.saturating_add(ends),
+            high.and_then(|high| high.checked_add(ends)),
+        )
+    }
+}
+
+impl<S: Stream> FusedStream for Events<'_, S> {
+    fn is_terminated(&self) -> bool {
+        self.gather.is_empty()
+    }
+}

@@ -1,0 +1,82 @@
+//! Concurrent ingestion from many slow sources, on any executor.
+//!
+//! A program that reads N slow sources one after another (sensors polled over
+//! the network, sockets, services), each with a round trip T, waits N × T per
+//! cycle: every source is sampled N times more slowly than it could be. Driven
+//! concurrently, a cycle costs about one round trip T, whatever N is.
+//!
+//! ```text
+//! sequential:  [s1 ──T──][s2 ──T──][s3 ──T──] ... [sN ──T──]   = N × T
+//! gathered:    [s1 ──T──]
+//!              [s2 ──T──]
+//!              [sN ──T──]                                      ≈ T
+//! ```
+//!
+//! confluo is the toolkit for that ingestion layer. It names no executor and
+//! no timer, forbids `unsafe`, and its core needs only `core` and `alloc`.
+//!
+//! | item | what it does |
+//! |---|---|
+//! | [`gather()`], [`Gather`] | drives any number of streams concurrently and yields their items as they come; polls only the sources that were woken; fair |
+//! | [`gather_all()`] | runs futures concurrently, outputs in input order (`asyncio.gather`) |
+//! | [`try_gather_all()`] | the same, failing fast at the first error and dropping the rest |
+//!
+//! # Quick start
+//!
+//! Three sensors, read concurrently: the cycle takes one round trip, not three.
+//!
+//! ```
+//! use confluo::gather;
+//! use futures::StreamExt;
+//! use std::time::{Duration, Instant};
+//!
+//! # smol::block_on(async {
+//! let round_trip = Duration::from_millis(50);
+//! let sensor = |id: u32| {
+//!     futures::stream::unfold(0, move |reads| async move {
+//!         if reads == 2 {
+//!             return None;
+//!         }
+//!         smol::Timer::after(round_trip).await; // one network round trip
+//!         Some(((id, reads), reads + 1))
+//!     })
+//! };
+//!
+//! let start = Instant::now();
+//! let readings: Vec<(u32, u32)> = gather((0..3).map(sensor)).collect().await;
+//! assert_eq!(readings.len(), 6);
+//! // Two cycles of three sensors: about 2 × T, not 6 × T.
+//! assert!(start.elapsed() < 5 * round_trip);
+//! # });
+//! ```
+//!
+//! # Features
+//!
+//! - `std` (default): implies `alloc`; the parts that need threads.
+//! - `alloc`: [`Gather`], [`gather_all()`] and [`try_gather_all()`].
+//!
+//! Without default features the crate is `#![no_std]`. Everything here works
+//! on any executor: smol, tokio, `futures::executor`, or one of your own.
+#![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
+#![warn(
+    missing_docs,
+    missing_debug_implementations,
+    rust_2018_idioms,
+    unreachable_pub
+)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+#[cfg(feature = "alloc")]
+mod gather;
+
+#[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+pub use gather::{
+    gather, gather_all, try_gather_all, Event, Events, Gather, GatherAll, SourceId, TryGatherAll,
+};

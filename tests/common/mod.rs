@@ -1,0 +1,188 @@
+//! Test sources and wakers that count what happens to them.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::VecDeque;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use futures_core::Stream;
+
+/// A waker that counts its wakes.
+#[derive(Default)]
+pub struct CountingWaker {
+    wakes: AtomicUsize,
+}
+
+impl CountingWaker {
+    pub fn new() -> (Arc<Self>, Waker) {
+        let counter = Arc::new(CountingWaker::default());
+        let waker = Waker::from(Arc::clone(&counter));
+        (counter, waker)
+    }
+
+    pub fn wakes(&self) -> usize {
+        self.wakes.load(Ordering::SeqCst)
+    }
+}
+
+impl Wake for CountingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Counts polls and drops across any number of sources.
+#[derive(Default, Debug)]
+pub struct Counters {
+    pub polls: AtomicUsize,
+    pub drops: AtomicUsize,
+}
+
+impl Counters {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Counters::default())
+    }
+    pub fn polls(&self) -> usize {
+        self.polls.load(Ordering::SeqCst)
+    }
+    pub fn drops(&self) -> usize {
+        self.drops.load(Ordering::SeqCst)
+    }
+}
+
+#[derive(Default)]
+struct Feed<T> {
+    items: VecDeque<T>,
+    closed: bool,
+    waker: Option<Waker>,
+}
+
+/// The test's end of a [`Manual`] source: feeds it items, closes it, and
+/// holds on to the waker it registered.
+pub struct Handle<T> {
+    feed: Arc<Mutex<Feed<T>>>,
+}
+
+impl<T> Clone for Handle<T> {
+    fn clone(&self) -> Self {
+        Handle {
+            feed: Arc::clone(&self.feed),
+        }
+    }
+}
+
+impl<T> Handle<T> {
+    /// Queues an item and wakes the source.
+    pub fn send(&self, item: T) {
+        let waker = {
+            let mut feed = self.feed.lock().unwrap();
+            feed.items.push_back(item);
+            feed.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Ends the source after the queued items, and wakes it.
+    pub fn close(&self) {
+        let waker = {
+            let mut feed = self.feed.lock().unwrap();
+            feed.closed = true;
+            feed.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// The last waker the source registered (a clone), if any.
+    pub fn waker(&self) -> Option<Waker> {
+        self.feed.lock().unwrap().waker.clone()
+    }
+}
+
+/// A source driven by hand: pending until the test sends an item or closes
+/// it; counts its polls and its drop.
+pub struct Manual<T> {
+    feed: Arc<Mutex<Feed<T>>>,
+    counters: Arc<Counters>,
+}
+
+pub fn manual<T>(counters: &Arc<Counters>) -> (Manual<T>, Handle<T>) {
+    let feed = Arc::new(Mutex::new(Feed {
+        items: VecDeque::new(),
+        closed: false,
+        waker: None,
+    }));
+    (
+        Manual {
+            feed: Arc::clone(&feed),
+            counters: Arc::clone(counters),
+        },
+        Handle { feed },
+    )
+}
+
+impl<T> Stream for Manual<T> {
+    type Item = T;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.counters.polls.fetch_add(1, Ordering::SeqCst);
+        let mut feed = self.feed.lock().unwrap();
+        if let Some(item) = feed.items.pop_front() {
+            return Poll::Ready(Some(item));
+        }
+        if feed.closed {
+            return Poll::Ready(None);
+        }
+        feed.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for Manual<T> {
+    fn drop(&mut self) {
+        self.counters.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A source that is always ready with its key, counting polls and drops.
+pub struct Repeat {
+    pub key: usize,
+    pub counters: Arc<Counters>,
+}
+
+impl Stream for Repeat {
+    type Item = usize;
+
+    fn poll_next(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<usize>> {
+        self.counters.polls.fetch_add(1, Ordering::SeqCst);
+        Poll::Ready(Some(self.key))
+    }
+}
+
+impl Drop for Repeat {
+    fn drop(&mut self) {
+        self.counters.drops.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Polls a stream once with the given waker.
+pub fn poll_once<S: Stream + Unpin>(stream: &mut S, waker: &Waker) -> Poll<Option<S::Item>> {
+    Pin::new(stream).poll_next(&mut Context::from_waker(waker))
+}
+
+/// Polls a future once with the given waker.
+pub fn poll_future<F: std::future::Future + Unpin>(
+    future: &mut F,
+    waker: &Waker,
+) -> Poll<F::Output> {
+    Pin::new(future).poll(&mut Context::from_waker(waker))
+}
