@@ -1,5 +1,7 @@
-//! `Gather` over streams: the invariants of `shared/DESIGN.md`, pinned with
+//! `Gather` over streams: every promise of its docs, pinned with
 //! exact `Poll` sequences, counting wakers and poll counters.
+
+#![cfg(feature = "alloc")]
 
 mod common;
 

@@ -1,0 +1,110 @@
+//! `Send`, `Sync` and `Unpin` hold exactly when they are sound.
+//!
+//! `is!(Trait, T)` is true when `T: Trait`: an inherent constant, available
+//! only under the bound, wins over the trait's default `false`.
+#![cfg(feature = "alloc")]
+
+use std::cell::Cell;
+use std::marker::{PhantomData, PhantomPinned};
+use std::rc::Rc;
+
+use confluo::{Event, Events, Gather, GatherAll, SourceId, TryGatherAll};
+
+struct Probe<T: ?Sized>(PhantomData<T>);
+
+// One inherent constant per trait; the fallback trait answers `false`.
+mod send_probe {
+    pub(crate) trait Fallback {
+        const SEND: bool = false;
+    }
+    impl<T: ?Sized> Fallback for super::Probe<T> {}
+}
+mod sync_probe {
+    pub(crate) trait Fallback {
+        const SYNC: bool = false;
+    }
+    impl<T: ?Sized> Fallback for super::Probe<T> {}
+}
+mod unpin_probe {
+    pub(crate) trait Fallback {
+        const UNPIN: bool = false;
+    }
+    impl<T: ?Sized> Fallback for super::Probe<T> {}
+}
+#[allow(unused_imports)]
+use {send_probe::Fallback as _, sync_probe::Fallback as _, unpin_probe::Fallback as _};
+
+impl<T: ?Sized + Send> Probe<T> {
+    const SEND: bool = true;
+}
+impl<T: ?Sized + Sync> Probe<T> {
+    const SYNC: bool = true;
+}
+impl<T: ?Sized + Unpin> Probe<T> {
+    const UNPIN: bool = true;
+}
+
+macro_rules! traits {
+    ($t:ty) => {
+        (Probe::<$t>::SEND, Probe::<$t>::SYNC, Probe::<$t>::UNPIN)
+    };
+}
+
+type Plain = futures::stream::Iter<std::vec::IntoIter<u8>>;
+/// `Send` but not `Sync`.
+type SendOnly = futures::stream::Iter<std::vec::IntoIter<Cell<u8>>>;
+/// Neither.
+type Local = futures::stream::Iter<std::vec::IntoIter<Rc<u8>>>;
+/// `Send + Sync` but not `Unpin`.
+struct PinnedStream(PhantomPinned);
+impl futures_core::Stream for PinnedStream {
+    type Item = u8;
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<u8>> {
+        std::task::Poll::Ready(None)
+    }
+}
+type PinnedFuture = std::future::Ready<PhantomPinned>;
+
+#[test]
+fn the_probe_can_say_no() {
+    assert_eq!(traits!(Rc<u8>), (false, false, true));
+    assert_eq!(traits!(Cell<u8>), (true, false, true));
+    assert_eq!(traits!(PinnedStream), (true, true, false));
+}
+
+#[test]
+fn gather_follows_its_sources() {
+    assert_eq!(traits!(Gather<Plain>), (true, true, true));
+    assert_eq!(traits!(Gather<SendOnly>), (true, false, true));
+    assert_eq!(traits!(Gather<Local>), (false, false, true));
+    // Sources are boxed, so `Gather` is `Unpin` even when they are not.
+    assert_eq!(traits!(Gather<PinnedStream>), (true, true, true));
+    assert_eq!(traits!(Events<'static, Plain>), (true, true, true));
+    assert_eq!(traits!(Events<'static, Local>), (false, false, true));
+}
+
+#[test]
+fn gathered_futures_follow_their_futures() {
+    assert_eq!(
+        traits!(GatherAll<std::future::Ready<u8>>),
+        (true, true, true)
+    );
+    assert_eq!(
+        traits!(GatherAll<std::future::Ready<Rc<u8>>>),
+        (false, false, true)
+    );
+    assert_eq!(traits!(GatherAll<PinnedFuture>), (true, true, true));
+    assert_eq!(
+        traits!(TryGatherAll<std::future::Ready<Result<u8, ()>>>),
+        (true, true, true)
+    );
+}
+
+#[test]
+fn plain_data_is_everything() {
+    assert_eq!(traits!(SourceId), (true, true, true));
+    assert_eq!(traits!(Event<u8>), (true, true, true));
+}
