@@ -75,6 +75,11 @@ extern crate std;
 #[cfg(feature = "alloc")]
 mod gather;
 
+/// The README's examples run as doctests.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use gather::{

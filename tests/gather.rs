@@ -68,17 +68,18 @@ fn events_carry_ids_and_ends() {
     let b = gather.push(stream::iter(vec!['b']));
     let waker = Waker::noop();
     let mut cx = Context::from_waker(waker);
+    // A source keeps its turn while it has items, so its end comes next.
     assert_eq!(
         gather.poll_event(&mut cx),
         Poll::Ready(Some(Event::Item(a, 'a')))
     );
     assert_eq!(
         gather.poll_event(&mut cx),
-        Poll::Ready(Some(Event::Item(b, 'b')))
+        Poll::Ready(Some(Event::Ended(a)))
     );
     assert_eq!(
         gather.poll_event(&mut cx),
-        Poll::Ready(Some(Event::Ended(a)))
+        Poll::Ready(Some(Event::Item(b, 'b')))
     );
     assert_eq!(
         gather.poll_event(&mut cx),
@@ -117,6 +118,18 @@ fn only_woken_sources_are_polled_among_100_000_idle_ones() {
     assert_eq!(idle.polls(), 100_000, "no idle source was polled again");
 }
 
+const TURN: usize = Gather::<stream::Empty<()>>::TURN as usize;
+
+fn next_keys<S: Stream<Item = usize> + Unpin>(gather: &mut S, n: usize) -> Vec<usize> {
+    let (_, waker) = CountingWaker::new();
+    (0..n)
+        .map(|_| match poll_once(gather, &waker) {
+            Poll::Ready(Some(key)) => key,
+            other => panic!("ready sources gave {other:?}"),
+        })
+        .collect()
+}
+
 #[test]
 fn ready_sources_take_equal_turns() {
     let counters = Counters::new();
@@ -124,34 +137,36 @@ fn ready_sources_take_equal_turns() {
         key,
         counters: counters.clone(),
     }));
-    let (_, waker) = CountingWaker::new();
+    let rounds = 7;
+    let keys = next_keys(&mut gather, 10 * TURN * rounds);
     let mut shares = [0usize; 10];
-    for _ in 0..10_000 {
-        match poll_once(&mut gather, &waker) {
-            Poll::Ready(Some(key)) => shares[key] += 1,
-            other => panic!("always-ready sources gave {other:?}"),
-        }
+    for &key in &keys {
+        shares[key] += 1;
     }
-    assert_eq!(shares, [1_000; 10]);
-    // Strict round-robin: each window of 10 items holds every key once.
-    let mut window: Vec<usize> = (0..10)
-        .map(|_| match poll_once(&mut gather, &waker) {
-            Poll::Ready(Some(key)) => key,
-            other => panic!("{other:?}"),
-        })
-        .collect();
-    window.sort_unstable();
-    assert_eq!(window, (0..10).collect::<Vec<_>>());
+    assert_eq!(shares, [TURN * rounds; 10]);
+    // Round-robin: each turn is `TURN` items of one source, and each round
+    // gives every source one turn, in the same order.
+    let turns: Vec<usize> = keys.chunks(TURN).map(|turn| turn[0]).collect();
+    for (turn, chunk) in keys.chunks(TURN).enumerate() {
+        assert!(
+            chunk.iter().all(|&key| key == turns[turn]),
+            "turn {turn}: {chunk:?}"
+        );
+    }
+    for round in turns.chunks(10) {
+        assert_eq!(round, &turns[..10]);
+    }
+    let mut first_round = turns[..10].to_vec();
+    first_round.sort_unstable();
+    assert_eq!(first_round, (0..10).collect::<Vec<_>>());
 }
 
 #[test]
-fn a_woken_source_waits_behind_ready_ones_not_forever() {
-    // Two always-ready sources and one that is woken from outside: the woken
-    // one gets its turn within one round, whatever its id.
+fn a_woken_source_waits_at_most_one_turn_of_each_ready_one() {
     let counters = Counters::new();
     let mut gather = Gather::new();
     let (slow, feed) = manual::<usize>(&counters);
-    gather.push(stream::StreamExt::boxed(slow));
+    gather.push(slow.boxed());
     for key in 0..2 {
         gather.push(
             Repeat {
@@ -161,18 +176,10 @@ fn a_woken_source_waits_behind_ready_ones_not_forever() {
             .boxed(),
         );
     }
-    let (_, waker) = CountingWaker::new();
-    for _ in 0..5 {
-        let _ = poll_once(&mut gather, &waker);
-    }
+    let _ = next_keys(&mut gather, 5);
     feed.send(99);
-    let next_three: Vec<usize> = (0..3)
-        .map(|_| match poll_once(&mut gather, &waker) {
-            Poll::Ready(Some(key)) => key,
-            other => panic!("{other:?}"),
-        })
-        .collect();
-    assert!(next_three.contains(&99), "{next_three:?}");
+    let next = next_keys(&mut gather, 2 * TURN + 1);
+    assert!(next.contains(&99), "{next:?}");
 }
 
 /// Wakes itself and stays pending, like a badly written busy source.
@@ -347,7 +354,7 @@ fn remove_returns_the_source_and_rejects_unknown_or_stale_ids() {
 }
 
 #[test]
-fn removing_a_ready_source_skips_its_turn() {
+fn removing_a_ready_source_ends_its_turn() {
     let counters = Counters::new();
     let mut gather = Gather::new();
     let a = gather.push(Repeat {
@@ -358,20 +365,20 @@ fn removing_a_ready_source_skips_its_turn() {
         key: 1,
         counters: counters.clone(),
     });
-    let (_, waker) = CountingWaker::new();
-    assert_eq!(poll_once(&mut gather, &waker), Poll::Ready(Some(0)));
+    assert_eq!(next_keys(&mut gather, 1), [0]);
     assert!(gather.remove(a).is_some());
-    // The slot is reused at once: the new source must not inherit a's turn twice.
+    // The slot is reused at once: the new source neither inherits a's place
+    // nor the rest of its turn.
     gather.push(Repeat {
         key: 2,
         counters: counters.clone(),
     });
-    let next: Vec<_> = (0..4).map(|_| poll_once(&mut gather, &waker)).collect();
-    assert_eq!(
-        next,
-        [1, 2, 1, 2].map(|key| Poll::Ready(Some(key))),
-        "round-robin over the live sources"
-    );
+    let next = next_keys(&mut gather, 3 * TURN);
+    let expected: Vec<usize> = [1, 2, 1]
+        .iter()
+        .flat_map(|&key| std::iter::repeat(key).take(TURN))
+        .collect();
+    assert_eq!(next, expected);
 }
 
 #[test]

@@ -180,11 +180,15 @@ pub struct TryGatherAll<F: Future> {
 /// use confluo::try_gather_all;
 ///
 /// # smol::block_on(async {
-/// let ok = try_gather_all([async { Ok::<_, &str>(1) }, async { Ok(2) }]).await;
-/// assert_eq!(ok, Ok(vec![1, 2]));
+/// async fn read(sensor: u32) -> Result<u32, String> {
+///     match sensor {
+///         2 => Err(format!("sensor {sensor} offline")),
+///         _ => Ok(sensor * 100),
+///     }
+/// }
 ///
-/// let failed = try_gather_all([async { Ok(1) }, async { Err("sensor 2 offline") }]).await;
-/// assert_eq!(failed, Err("sensor 2 offline"));
+/// assert_eq!(try_gather_all([read(0), read(1)]).await, Ok(vec![0, 100]));
+/// assert_eq!(try_gather_all((0..4).map(read)).await, Err("sensor 2 offline".into()));
 /// # });
 /// ```
 pub fn try_gather_all<I, T, E>(futures: I) -> TryGatherAll<I::Item>

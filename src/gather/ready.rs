@@ -63,6 +63,10 @@ impl Shared {
 
     /// Wakes the task polling the `Gather`, if it waits.
     pub(super) fn wake_task(&self) {
+        // A load first: most calls (pushes while the task runs) find no waker.
+        if self.task.is_empty() {
+            return;
+        }
         if let Ok(waker) = self.task.pop() {
             waker.wake();
         }
@@ -91,20 +95,15 @@ pub(super) struct Node {
     /// further wakes cost one atomic swap and push nothing, so the ready queue
     /// holds at most one entry per live source.
     woken: AtomicBool,
-    /// True while the source sits in the `Gather`'s run queue. Only the
-    /// `Gather` touches it (atomic only because the node is shared), so
-    /// `Relaxed` is enough and costs a plain load or store.
-    scheduled: AtomicBool,
 }
 
 impl Node {
-    /// A node for slot `index`, scheduled (new sources are polled at once).
+    /// A node for slot `index`.
     pub(super) fn new(shared: &Arc<Shared>, index: u32) -> Arc<Self> {
         Arc::new(Node {
             shared: Arc::clone(shared),
             index,
             woken: AtomicBool::new(false),
-            scheduled: AtomicBool::new(true),
         })
     }
 
@@ -116,14 +115,6 @@ impl Node {
     /// Makes every later wake a no-op: the source is gone.
     pub(super) fn retire(&self) {
         self.woken.store(true, Ordering::Release);
-    }
-
-    pub(super) fn is_scheduled(&self) -> bool {
-        self.scheduled.load(Ordering::Relaxed)
-    }
-
-    pub(super) fn set_scheduled(&self, scheduled: bool) {
-        self.scheduled.store(scheduled, Ordering::Relaxed);
     }
 }
 

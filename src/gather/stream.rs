@@ -80,17 +80,19 @@ pub enum Event<T> {
 
 /// A source and what `Gather` keeps beside it.
 struct Source<S> {
+    generation: u32,
+    /// True while the source is in the run queue or has the turn, so that
+    /// a wake does not queue it twice.
+    scheduled: bool,
     stream: Pin<Box<S>>,
     /// Built once from `node`, so a poll costs no reference-count traffic.
     waker: Waker,
     node: Arc<Node>,
 }
 
-struct Slot<S> {
-    generation: u32,
-    /// The next free slot while this one is free.
-    next_free: u32,
-    source: Option<Source<S>>,
+enum Slot<S> {
+    Occupied(Source<S>),
+    Vacant { generation: u32, next_free: u32 },
 }
 
 /// End of the free list.
@@ -105,11 +107,13 @@ const NONE: u32 = u32::MAX;
 ///
 /// # Ordering and fairness
 ///
-/// Ready sources take turns, round-robin: a source that yields an item goes to
+/// Ready sources take turns, round-robin. A turn lasts until the source
+/// returns `Pending` or has yielded 32 items in a row; then the source goes to
 /// the back of the line, behind every source that was woken meanwhile. No
-/// source can starve another, whatever its id or speed. Items of one source
-/// keep their order; items of different sources interleave in the order their
-/// sources became ready.
+/// source can starve another, whatever its id or speed: a woken source waits
+/// at most one turn of each source ahead of it. Items of one source keep their
+/// order; items of different sources interleave in the order their sources
+/// became ready.
 ///
 /// One call to `poll_next` polls each ready source at most once. A source that
 /// keeps waking itself therefore cannot make `Gather` loop: its wake is
@@ -149,6 +153,10 @@ pub struct Gather<S> {
     /// Sources to poll without waiting for a wake, front first. Entries of
     /// sources removed meanwhile are skipped by their generation.
     run: VecDeque<SourceId>,
+    /// The source in the middle of its turn, if any; it is polled first.
+    turn: Option<SourceId>,
+    /// Items yielded in the current turn.
+    streak: u32,
     shared: Arc<Shared>,
 }
 
@@ -183,6 +191,26 @@ where
 }
 
 impl<S> Gather<S> {
+    /// The most items a ready source yields in a row before the next ready
+    /// source gets its turn.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Gather;
+    /// use futures::StreamExt;
+    ///
+    /// # smol::block_on(async {
+    /// let busy = futures::stream::repeat;
+    /// let mut gather = confluo::gather([busy('a'), busy('b')]);
+    /// let turn = Gather::<futures::stream::Empty<()>>::TURN as usize;
+    /// let first: Vec<char> = gather.by_ref().take(2 * turn).collect().await;
+    /// assert!(first[..turn].iter().all(|&c| c == 'a'));
+    /// assert!(first[turn..].iter().all(|&c| c == 'b'));
+    /// # });
+    /// ```
+    pub const TURN: u32 = 32;
+
     /// An empty `Gather`; as a stream it ends at once until a source is pushed.
     ///
     /// # Examples
@@ -199,6 +227,8 @@ impl<S> Gather<S> {
             free: NONE,
             len: 0,
             run: VecDeque::new(),
+            turn: None,
+            streak: 0,
             shared: Shared::new(),
         }
     }
@@ -247,34 +277,39 @@ impl<S> Gather<S> {
     /// # });
     /// ```
     pub fn push(&mut self, stream: S) -> SourceId {
-        let index = match self.free {
+        let (index, generation) = match self.free {
             NONE => {
                 let index = u32::try_from(self.slots.len())
                     .ok()
                     .filter(|&index| index != NONE)
                     .expect("a Gather holds at most u32::MAX - 1 sources");
-                self.slots.push(Slot {
+                self.slots.push(Slot::Vacant {
                     generation: 0,
                     next_free: NONE,
-                    source: None,
                 });
-                index
+                (index, 0)
             }
-            free => free,
+            index => match self.slots[index as usize] {
+                Slot::Vacant {
+                    generation,
+                    next_free,
+                } => {
+                    self.free = next_free;
+                    (index, generation)
+                }
+                Slot::Occupied(_) => unreachable!("the free list names vacant slots"),
+            },
         };
         let node = Node::new(&self.shared, index);
-        let slot = &mut self.slots[index as usize];
-        self.free = slot.next_free;
-        slot.source = Some(Source {
+        self.slots[index as usize] = Slot::Occupied(Source {
+            generation,
+            scheduled: true,
             stream: Box::pin(stream),
             waker: Waker::from(Arc::clone(&node)),
             node,
         });
         self.len += 1;
-        let id = SourceId {
-            index,
-            generation: slot.generation,
-        };
+        let id = SourceId { index, generation };
         self.run.push_back(id);
         self.shared.wake_task();
         id
@@ -303,21 +338,29 @@ impl<S> Gather<S> {
 
     /// The source that `id` names, if it is still there.
     fn source(&mut self, id: SourceId) -> Option<&mut Source<S>> {
-        let slot = self.slots.get_mut(id.slot())?;
-        if slot.generation != id.generation {
-            return None;
+        match self.slots.get_mut(id.slot())? {
+            Slot::Occupied(source) if source.generation == id.generation => Some(source),
+            _ => None,
         }
-        slot.source.as_mut()
     }
 
     /// Frees an occupied slot and returns its stream. Queue entries that still
-    /// name the slot are skipped later: its next occupant has a fresh node.
+    /// name the slot are skipped later: its next occupant has a fresh node and
+    /// a new generation.
     fn vacate(&mut self, index: u32) -> Pin<Box<S>> {
-        let slot = &mut self.slots[index as usize];
-        let source = slot.source.take().expect("vacate an occupied slot");
+        let generation = match &self.slots[index as usize] {
+            Slot::Occupied(source) => source.generation.wrapping_add(1),
+            Slot::Vacant { .. } => unreachable!("vacate an occupied slot"),
+        };
+        let vacant = Slot::Vacant {
+            generation,
+            next_free: self.free,
+        };
+        let Slot::Occupied(source) = core::mem::replace(&mut self.slots[index as usize], vacant)
+        else {
+            unreachable!("checked above")
+        };
         source.node.retire();
-        slot.generation = slot.generation.wrapping_add(1);
-        slot.next_free = self.free;
         self.free = index;
         self.len -= 1;
         source.stream
@@ -393,29 +436,25 @@ impl<S: Stream> Gather<S> {
         cx: &mut Context<'_>,
         report_ends: bool,
     ) -> Poll<Option<Event<S::Item>>> {
+        // The source in the middle of its turn goes on without looking at
+        // the run queue or the wakes: the fast path of a busy source.
+        if let Some(id) = self.turn.take() {
+            match self.poll_source(id) {
+                Some(Event::Ended(_)) if !report_ends => {}
+                Some(event) => return Poll::Ready(Some(event)),
+                None => {}
+            }
+        }
         self.take_wakes();
-        // Only the sources ready now get a turn; sources woken during this
+        // Only the sources ready now are polled; sources woken during this
         // call wait for the next one.
         for _ in 0..self.run.len() {
             let id = self.run.pop_front().expect("counted");
-            let Some(source) = self.source(id) else {
-                continue;
-            };
-            source.node.set_scheduled(false);
-            let mut source_cx = Context::from_waker(&source.waker);
-            match source.stream.as_mut().poll_next(&mut source_cx) {
-                Poll::Ready(Some(item)) => {
-                    source.node.set_scheduled(true);
-                    self.run.push_back(id);
-                    return Poll::Ready(Some(Event::Item(id, item)));
-                }
-                Poll::Ready(None) => {
-                    drop(self.vacate(id.index));
-                    if report_ends {
-                        return Poll::Ready(Some(Event::Ended(id)));
-                    }
-                }
-                Poll::Pending => {}
+            self.streak = 0;
+            match self.poll_source(id) {
+                Some(Event::Ended(_)) if !report_ends => {}
+                Some(event) => return Poll::Ready(Some(event)),
+                None => {}
             }
         }
         if self.len == 0 {
@@ -429,27 +468,62 @@ impl<S: Stream> Gather<S> {
         Poll::Pending
     }
 
+    /// Polls the source `id` (if it is still there) and schedules what
+    /// follows: the rest of its turn, the back of the line, or nothing until
+    /// it is woken.
+    #[inline(always)]
+    fn poll_source(&mut self, id: SourceId) -> Option<Event<S::Item>> {
+        let source = self.source(id)?;
+        let mut source_cx = Context::from_waker(&source.waker);
+        match source.stream.as_mut().poll_next(&mut source_cx) {
+            Poll::Ready(Some(item)) => {
+                // A source that has more keeps its turn for up to `TURN`
+                // items: one cache-warm source in a row beats hopping between
+                // thousands, and no other waits more than a turn.
+                self.streak += 1;
+                if self.streak < Self::TURN {
+                    self.turn = Some(id);
+                } else {
+                    // Sources woken during the turn go first.
+                    self.streak = 0;
+                    self.take_wakes();
+                    self.run.push_back(id);
+                }
+                Some(Event::Item(id, item))
+            }
+            Poll::Ready(None) => {
+                drop(self.vacate(id.index));
+                Some(Event::Ended(id))
+            }
+            Poll::Pending => {
+                // Its waker queues it again.
+                source.scheduled = false;
+                None
+            }
+        }
+    }
+
     /// Moves the sources woken since the last call to the back of the run
     /// queue. Stale entries (a source that ended, or whose wake was already
     /// handled) cost one check.
     fn take_wakes(&mut self) {
+        if !self.shared.has_ready() {
+            return;
+        }
         // Bounded by what is queued now, so wakes that keep coming from other
         // threads cannot hold this call.
         for _ in 0..self.shared.ready_len() {
             let Some(index) = self.shared.pop_ready() else {
                 break;
             };
-            let Some(slot) = self.slots.get(index as usize) else {
+            let Some(Slot::Occupied(source)) = self.slots.get_mut(index as usize) else {
                 continue;
             };
-            let Some(source) = &slot.source else {
-                continue;
-            };
-            if source.node.take_wake() && !source.node.is_scheduled() {
-                source.node.set_scheduled(true);
+            if source.node.take_wake() && !source.scheduled {
+                source.scheduled = true;
                 self.run.push_back(SourceId {
                     index,
-                    generation: slot.generation,
+                    generation: source.generation,
                 });
             }
         }
@@ -472,7 +546,10 @@ impl<S> fmt::Debug for Gather<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gather")
             .field("len", &self.len)
-            .field("ready", &self.run.len())
+            .field(
+                "ready",
+                &(self.run.len() + usize::from(self.turn.is_some())),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -494,8 +571,10 @@ impl<S: Stream> Stream for Gather<S> {
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.slots
             .iter()
-            .filter_map(|slot| slot.source.as_ref())
-            .map(|source| source.stream.size_hint())
+            .filter_map(|slot| match slot {
+                Slot::Occupied(source) => Some(source.stream.size_hint()),
+                Slot::Vacant { .. } => None,
+            })
             .fold((0, Some(0)), |(low, high), (l, h)| {
                 (
                     low.saturating_add(l),
