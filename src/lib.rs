@@ -26,6 +26,7 @@
 //! Three sensors, read concurrently: the cycle takes one round trip, not three.
 //!
 //! ```
+//! # #[cfg(feature = "std")] {
 //! use confluo::gather;
 //! use futures::StreamExt;
 //! use std::time::{Duration, Instant};
@@ -48,6 +49,7 @@
 //! // Two cycles of three sensors: about 2 × T, not 6 × T.
 //! assert!(start.elapsed() < 5 * round_trip);
 //! # });
+//! # }
 //! ```
 //!
 //! # Features
