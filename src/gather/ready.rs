@@ -1,7 +1,7 @@
 //! The wake machinery behind [`Gather`](super::Gather): per-source wakers and
 //! the shared queue of woken sources.
 //!
-//! A wake costs O(1): it sets the source's `woken` flag and, if the flag was
+//! A wake costs O(1): it sets the source's `WOKEN` bit and, if the bit was
 //! clear, pushes the source's slot index onto a lock-free queue and wakes the
 //! task that polls the `Gather`. The `Gather` drains that queue, so a poll costs
 //! O(sources woken), never O(sources).
@@ -14,7 +14,7 @@
 
 use alloc::sync::Arc;
 use alloc::task::Wake;
-use core::sync::atomic::{fence, AtomicBool, Ordering};
+use core::sync::atomic::{fence, AtomicU32, Ordering};
 use core::task::Waker;
 
 use concurrent_queue::ConcurrentQueue;
@@ -43,14 +43,6 @@ impl Shared {
         self.ready.pop().ok()
     }
 
-    /// Stores the waker of the task polling the `Gather`; after this, no wake
-    /// is lost, so the caller may check the ready queue one last time.
-    pub(super) fn register(&self, waker: &Waker) {
-        // Only fails once closed, and a closed `Gather` is never polled.
-        let _ = self.task.force_push(waker.clone());
-        fence(Ordering::SeqCst);
-    }
-
     /// How many wakes wait to be drained (stale ones included).
     pub(super) fn ready_len(&self) -> usize {
         self.ready.len()
@@ -59,6 +51,14 @@ impl Shared {
     /// True when a wake arrived that the `Gather` has not drained yet.
     pub(super) fn has_ready(&self) -> bool {
         !self.ready.is_empty()
+    }
+
+    /// Stores the waker of the task polling the `Gather`; after this, no wake
+    /// is lost, so the caller may check the ready queue one last time.
+    pub(super) fn register(&self, waker: &Waker) {
+        // Only fails once closed, and a closed `Gather` is never polled.
+        let _ = self.task.force_push(waker.clone());
+        fence(Ordering::SeqCst);
     }
 
     /// Wakes the task polling the `Gather`, if it waits.
@@ -86,35 +86,65 @@ impl Shared {
     }
 }
 
-/// The waker of one source: knows its slot and whether it is already queued.
+/// Set by a wake, cleared when the `Gather` drains it. While set, further
+/// wakes push nothing, so the ready queue holds at most one entry per source.
+const WOKEN: u32 = 1 << 31;
+/// Set while the source is in the `Gather`'s run queue or has the turn, so a
+/// drained wake does not queue it twice. Only the `Gather` changes it.
+const SCHEDULED: u32 = 1 << 30;
+/// The low bits hold the source's generation, fixed for the node's life.
+pub(super) const GENERATION: u32 = SCHEDULED - 1;
+
+/// One source's waker and scheduling state: 16 bytes beside the `Arc`'s two
+/// counters, so `Gather` adds little per source.
 #[derive(Debug)]
 pub(super) struct Node {
     shared: Arc<Shared>,
     index: u32,
-    /// Set by a wake, cleared when the `Gather` drains the wake. While set,
-    /// further wakes cost one atomic swap and push nothing, so the ready queue
-    /// holds at most one entry per live source.
-    woken: AtomicBool,
+    /// `WOKEN | SCHEDULED | generation`.
+    state: AtomicU32,
 }
 
 impl Node {
-    /// A node for slot `index`.
-    pub(super) fn new(shared: &Arc<Shared>, index: u32) -> Arc<Self> {
+    /// A node for slot `index`, scheduled: a new source is polled at once.
+    pub(super) fn new(shared: &Arc<Shared>, index: u32, generation: u32) -> Arc<Self> {
         Arc::new(Node {
             shared: Arc::clone(shared),
             index,
-            woken: AtomicBool::new(false),
+            state: AtomicU32::new(SCHEDULED | (generation & GENERATION)),
         })
     }
 
-    /// Consumes a pending wake; true if there was one.
-    pub(super) fn take_wake(&self) -> bool {
-        self.woken.swap(false, Ordering::AcqRel)
+    pub(super) fn generation(&self) -> u32 {
+        self.state.load(Ordering::Relaxed) & GENERATION
     }
 
-    /// Makes every later wake a no-op: the source is gone.
+    /// Consumes a pending wake. True if the source must be queued: it was
+    /// woken and is not queued already (it is marked queued now).
+    pub(super) fn take_wake(&self) -> bool {
+        let mut queue = false;
+        let _ = self
+            .state
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
+                queue = state & WOKEN != 0 && state & SCHEDULED == 0;
+                Some(if queue {
+                    state & !WOKEN | SCHEDULED
+                } else {
+                    state & !WOKEN
+                })
+            });
+        queue
+    }
+
+    /// The source returned `Pending`: only a wake queues it again.
+    pub(super) fn unschedule(&self) {
+        self.state.fetch_and(!SCHEDULED, Ordering::Relaxed);
+    }
+
+    /// Makes every later wake a no-op: the source is gone. A plain store:
+    /// nothing reads the other bits of a retired node.
     pub(super) fn retire(&self) {
-        self.woken.store(true, Ordering::Release);
+        self.state.store(WOKEN, Ordering::Release);
     }
 }
 
@@ -124,7 +154,7 @@ impl Wake for Node {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if !self.woken.swap(true, Ordering::AcqRel) {
+        if self.state.fetch_or(WOKEN, Ordering::AcqRel) & WOKEN == 0 {
             self.shared.push_ready(self.index);
         }
     }

@@ -9,14 +9,14 @@ use core::task::{Context, Poll, Waker};
 
 use futures_core::stream::{FusedStream, Stream};
 
-use super::ready::{Node, Shared};
+use super::ready::{Node, Shared, GENERATION};
 
 /// Identifies one source inside a [`Gather`].
 ///
 /// Ids are unique among the sources a `Gather` holds at one time. An id stays
 /// attached to its source: once the source has ended or was removed, its id is
 /// *stale* and names nothing, even when a later source reuses its slot
-/// (a generation counter tells them apart; it wraps after 2³² reuses of one
+/// (a generation counter tells them apart; it wraps after 2³⁰ reuses of one
 /// slot).
 ///
 /// # Examples
@@ -78,21 +78,17 @@ pub enum Event<T> {
     Ended(SourceId),
 }
 
-/// A source and what `Gather` keeps beside it.
-struct Source<S> {
-    generation: u32,
-    /// True while the source is in the run queue or has the turn, so that
-    /// a wake does not queue it twice.
-    scheduled: bool,
-    stream: Pin<Box<S>>,
-    /// Built once from `node`, so a poll costs no reference-count traffic.
-    waker: Waker,
-    node: Arc<Node>,
-}
-
+/// A slot holds a source and its node (two pointers), or, once free, the
+/// generation its next source gets and the next free slot.
 enum Slot<S> {
-    Occupied(Source<S>),
-    Vacant { generation: u32, next_free: u32 },
+    Occupied {
+        stream: Pin<Box<S>>,
+        node: Arc<Node>,
+    },
+    Vacant {
+        generation: u32,
+        next_free: u32,
+    },
 }
 
 /// End of the free list.
@@ -157,6 +153,10 @@ pub struct Gather<S> {
     turn: Option<SourceId>,
     /// Items yielded in the current turn.
     streak: u32,
+    /// The waker of the source polled last, built when its turn began and
+    /// reused while it lasts, so a busy source's polls cost no reference
+    /// counting.
+    waker: Option<(SourceId, Waker)>,
     shared: Arc<Shared>,
 }
 
@@ -229,6 +229,7 @@ impl<S> Gather<S> {
             run: VecDeque::new(),
             turn: None,
             streak: 0,
+            waker: None,
             shared: Shared::new(),
         }
     }
@@ -297,17 +298,14 @@ impl<S> Gather<S> {
                     self.free = next_free;
                     (index, generation)
                 }
-                Slot::Occupied(_) => unreachable!("the free list names vacant slots"),
+                Slot::Occupied { .. } => unreachable!("the free list names vacant slots"),
             },
         };
-        let node = Node::new(&self.shared, index);
-        self.slots[index as usize] = Slot::Occupied(Source {
-            generation,
-            scheduled: true,
+        let node = Node::new(&self.shared, index, generation);
+        self.slots[index as usize] = Slot::Occupied {
             stream: Box::pin(stream),
-            waker: Waker::from(Arc::clone(&node)),
             node,
-        });
+        };
         self.len += 1;
         let id = SourceId { index, generation };
         self.run.push_back(id);
@@ -332,38 +330,40 @@ impl<S> Gather<S> {
     /// assert!(gather.remove(id).is_none());
     /// ```
     pub fn remove(&mut self, id: SourceId) -> Option<Pin<Box<S>>> {
-        self.source(id)?;
-        Some(self.vacate(id.index))
+        if !self.contains(id) {
+            return None;
+        }
+        Some(self.vacate(id))
     }
 
-    /// The source that `id` names, if it is still there.
-    fn source(&mut self, id: SourceId) -> Option<&mut Source<S>> {
-        match self.slots.get_mut(id.slot())? {
-            Slot::Occupied(source) if source.generation == id.generation => Some(source),
-            _ => None,
-        }
+    /// True if `id` names a source that is still there.
+    fn contains(&self, id: SourceId) -> bool {
+        matches!(
+            self.slots.get(id.slot()),
+            Some(Slot::Occupied { node, .. }) if node.generation() == id.generation
+        )
     }
 
     /// Frees an occupied slot and returns its stream. Queue entries that still
     /// name the slot are skipped later: its next occupant has a fresh node and
     /// a new generation.
-    fn vacate(&mut self, index: u32) -> Pin<Box<S>> {
-        let generation = match &self.slots[index as usize] {
-            Slot::Occupied(source) => source.generation.wrapping_add(1),
-            Slot::Vacant { .. } => unreachable!("vacate an occupied slot"),
-        };
+    fn vacate(&mut self, id: SourceId) -> Pin<Box<S>> {
         let vacant = Slot::Vacant {
-            generation,
+            generation: id.generation.wrapping_add(1) & GENERATION,
             next_free: self.free,
         };
-        let Slot::Occupied(source) = core::mem::replace(&mut self.slots[index as usize], vacant)
+        let Slot::Occupied { stream, node } =
+            core::mem::replace(&mut self.slots[id.slot()], vacant)
         else {
-            unreachable!("checked above")
+            unreachable!("vacate an occupied slot")
         };
-        source.node.retire();
-        self.free = index;
+        node.retire();
+        if matches!(&self.waker, Some((last, _)) if *last == id) {
+            self.waker = None;
+        }
+        self.free = id.index;
         self.len -= 1;
-        source.stream
+        stream
     }
 
     /// A stream of [`Event`]s: each item with the id of its source, and the
@@ -473,9 +473,16 @@ impl<S: Stream> Gather<S> {
     /// it is woken.
     #[inline(always)]
     fn poll_source(&mut self, id: SourceId) -> Option<Event<S::Item>> {
-        let source = self.source(id)?;
-        let mut source_cx = Context::from_waker(&source.waker);
-        match source.stream.as_mut().poll_next(&mut source_cx) {
+        let Some(Slot::Occupied { stream, node }) = self.slots.get_mut(id.slot()) else {
+            return None;
+        };
+        let waker = match &self.waker {
+            // `vacate` drops the cached waker, so a match names a live source.
+            Some((last, waker)) if *last == id => waker,
+            _ if node.generation() != id.generation => return None,
+            _ => &self.waker.insert((id, Waker::from(Arc::clone(node)))).1,
+        };
+        match stream.as_mut().poll_next(&mut Context::from_waker(waker)) {
             Poll::Ready(Some(item)) => {
                 // A source that has more keeps its turn for up to `TURN`
                 // items: one cache-warm source in a row beats hopping between
@@ -492,12 +499,11 @@ impl<S: Stream> Gather<S> {
                 Some(Event::Item(id, item))
             }
             Poll::Ready(None) => {
-                drop(self.vacate(id.index));
+                drop(self.vacate(id));
                 Some(Event::Ended(id))
             }
             Poll::Pending => {
-                // Its waker queues it again.
-                source.scheduled = false;
+                node.unschedule();
                 None
             }
         }
@@ -516,14 +522,13 @@ impl<S: Stream> Gather<S> {
             let Some(index) = self.shared.pop_ready() else {
                 break;
             };
-            let Some(Slot::Occupied(source)) = self.slots.get_mut(index as usize) else {
+            let Some(Slot::Occupied { node, .. }) = self.slots.get(index as usize) else {
                 continue;
             };
-            if source.node.take_wake() && !source.scheduled {
-                source.scheduled = true;
+            if node.take_wake() {
                 self.run.push_back(SourceId {
                     index,
-                    generation: source.generation,
+                    generation: node.generation(),
                 });
             }
         }
@@ -572,7 +577,7 @@ impl<S: Stream> Stream for Gather<S> {
         self.slots
             .iter()
             .filter_map(|slot| match slot {
-                Slot::Occupied(source) => Some(source.stream.size_hint()),
+                Slot::Occupied { stream, .. } => Some(stream.size_hint()),
                 Slot::Vacant { .. } => None,
             })
             .fold((0, Some(0)), |(low, high), (l, h)| {
@@ -638,5 +643,21 @@ impl<S: Stream> Stream for Events<'_, S> {
 impl<S: Stream> FusedStream for Events<'_, S> {
     fn is_terminated(&self) -> bool {
         self.gather.is_empty()
+    }
+}
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+
+    /// What `Gather` keeps per source: BENCHMARKS.md counts on these sizes.
+    #[test]
+    fn a_slot_is_two_pointers_and_a_node_sixteen_bytes() {
+        assert_eq!(
+            core::mem::size_of::<Slot<futures_core::stream::BoxStream<'_, u8>>>(),
+            16
+        );
+        assert_eq!(core::mem::size_of::<Slot<[u64; 8]>>(), 16);
+        assert_eq!(core::mem::size_of::<Node>(), 16);
     }
 }
