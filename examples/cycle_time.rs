@@ -47,7 +47,9 @@ async fn gathered(sensors: u32, round_trip: Duration, rounds: u32) -> Duration {
 }
 
 fn show(duration: Duration) -> String {
-    if duration >= Duration::from_secs(1) {
+    if duration >= Duration::from_secs(100) {
+        format!("{:.0} s", duration.as_secs_f64())
+    } else if duration >= Duration::from_secs(1) {
         format!("{:.2} s", duration.as_secs_f64())
     } else {
         format!("{:.1} ms", duration.as_secs_f64() * 1e3)
@@ -113,11 +115,10 @@ fn main() {
                     sequential.as_secs_f64() / gathered.as_secs_f64()
                 ),
                 None => println!(
-                    "{:>9} | {:>12} | {:>12} | {:>9}",
+                    "{:>9} | {:>12} | {:>12} |",
                     thousands(n),
                     format!("(~{})", show(round_trip * n)),
                     show(gathered),
-                    ""
                 ),
             }
         }
