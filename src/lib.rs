@@ -20,6 +20,7 @@
 //! | [`gather()`], [`Gather`] | drives any number of streams concurrently and yields their items as they come; polls only the sources that were woken; fair |
 //! | [`gather_all()`] | runs futures concurrently, outputs in input order (`asyncio.gather`) |
 //! | [`try_gather_all()`] | the same, failing fast at the first error and dropping the rest |
+//! | [`bridge()`], [`Bridge`] | a bounded channel from async [`Producer`]s (with [`Producer::pump`]) to [`Consumer`]s on threads; backpressure when full; its closing ends the consumers |
 //!
 //! # Quick start
 //!
@@ -55,7 +56,8 @@
 //! # Features
 //!
 //! - `std` (default): implies `alloc`; the parts that need threads.
-//! - `alloc`: [`Gather`], [`gather_all()`] and [`try_gather_all()`].
+//! - `alloc`: [`Gather`], [`gather_all()`], [`try_gather_all()`] and the
+//!   bridge (its blocking `Iterator` side needs `std`).
 //!
 //! Without default features the crate is `#![no_std]`. Everything here works
 //! on any executor: smol, tokio, `futures::executor`, or one of your own.
@@ -75,6 +77,8 @@ extern crate alloc;
 extern crate std;
 
 #[cfg(feature = "alloc")]
+mod bridge;
+#[cfg(feature = "alloc")]
 mod gather;
 
 /// The README's examples run as doctests.
@@ -82,6 +86,9 @@ mod gather;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+#[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+pub use bridge::{bridge, Bridge, Consumer, Producer, Pumped, SendError, Stats, TrySendError};
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use gather::{

@@ -1,0 +1,167 @@
+//! The bridge between async ingestion and synchronous consumers: a bounded
+//! channel with backpressure, whose closing is the end-of-stream sentinel.
+
+mod consumer;
+mod producer;
+mod stats;
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::num::NonZeroUsize;
+
+pub use consumer::Consumer;
+pub use producer::{Producer, Pumped, SendError, TrySendError};
+pub use stats::Stats;
+
+/// What travels through the channel: one record, or a batch of them.
+#[derive(Debug)]
+enum Message<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> Message<T> {
+    fn len(&self) -> usize {
+        match self {
+            Message::One(_) => 1,
+            Message::Many(records) => records.len(),
+        }
+    }
+}
+
+/// Builds a bridge: a bounded channel from async [`Producer`]s to
+/// [`Consumer`]s, which may be blocking `Iterator`s on threads.
+///
+/// # Backpressure and memory
+///
+/// At most `capacity` records wait in the bridge (plus one batch, when
+/// batching): a producer that finds it full waits, so the stream it pumps is
+/// not polled, and the sources behind it are not read, until a consumer takes
+/// a record.
+///
+/// # Ending
+///
+/// When every producer is gone (dropped, or its pump ended), consumers drain
+/// what is left and then end: the closing is the sentinel, so they need not
+/// know how many records will come. When every consumer is gone, producers
+/// fail at once, and a pump drops its stream.
+///
+/// # Ordering
+///
+/// Records from one producer arrive in the order they were sent. With one
+/// consumer, that is all: in particular a `Gather`'s per-source order is kept.
+/// With several consumers, each record goes to exactly one of them and no
+/// order holds across consumers. To keep per-source order with several
+/// consumers, give each consumer a bridge of its own and route each source's
+/// records to one of them (for example by its `SourceId`).
+///
+/// # Examples
+///
+/// ```
+/// use confluo::Bridge;
+/// use std::num::NonZeroUsize;
+///
+/// let (producer, consumer) = Bridge::new(NonZeroUsize::new(64).unwrap()).open();
+/// let worker = std::thread::spawn(move || consumer.map(|x: u32| x * 2).sum::<u32>());
+/// smol::block_on(async {
+///     for x in 1..=3 {
+///         producer.send(x).await.unwrap();
+///     }
+/// });
+/// drop(producer); // the sentinel: the consumer ends after draining
+/// assert_eq!(worker.join().unwrap(), 12);
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Bridge {
+    capacity: NonZeroUsize,
+    batch: NonZeroUsize,
+}
+
+impl Bridge {
+    /// A bridge that holds at most `capacity` records. A capacity of zero is
+    /// not representable: a rendezvous would not bound anything more.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Bridge;
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (producer, _consumer) = Bridge::new(NonZeroUsize::new(8).unwrap()).open::<u8>();
+    /// assert_eq!(producer.capacity(), 8);
+    /// ```
+    pub fn new(capacity: NonZeroUsize) -> Self {
+        Bridge {
+            capacity,
+            batch: NonZeroUsize::MIN,
+        }
+    }
+
+    /// Moves up to `records` records per channel message when a pump finds
+    /// them ready at once, for throughput. Consumers still see one record at
+    /// a time; a partial batch is sent as soon as the stream has nothing
+    /// ready, so batching adds no latency.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Bridge;
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (producer, consumer) = Bridge::new(NonZeroUsize::new(1024).unwrap())
+    ///     .batch(NonZeroUsize::new(64).unwrap())
+    ///     .open();
+    /// let pumped = smol::block_on(producer.pump(futures::stream::iter(0..1000u32)));
+    /// assert_eq!(pumped.forwarded(), 1000);
+    /// assert_eq!(consumer.sum::<u32>(), 999 * 1000 / 2);
+    /// ```
+    pub fn batch(self, records: NonZeroUsize) -> Self {
+        Bridge {
+            batch: records,
+            ..self
+        }
+    }
+
+    /// Opens the bridge: its first producer and first consumer. Both can be
+    /// cloned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Bridge;
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (producer, consumer) = Bridge::new(NonZeroUsize::new(4).unwrap()).open();
+    /// producer.try_send("reading").unwrap();
+    /// drop(producer);
+    /// assert_eq!(consumer.collect::<Vec<_>>(), ["reading"]);
+    /// ```
+    pub fn open<T>(self) -> (Producer<T>, Consumer<T>) {
+        // The channel counts messages: with batches of up to `batch` records,
+        // this many messages hold at most `capacity` records plus one batch.
+        let messages = (self.capacity.get() / self.batch.get()).max(1);
+        let (sender, receiver) = async_channel::bounded(messages);
+        let stats = Arc::new(stats::Counters::default());
+        (
+            Producer::new(sender, Arc::clone(&stats), self),
+            Consumer::new(receiver, stats),
+        )
+    }
+}
+
+/// Opens a bridge that holds at most `capacity` records: shorthand for
+/// `Bridge::new(capacity).open()`.
+///
+/// # Examples
+///
+/// ```
+/// use std::num::NonZeroUsize;
+///
+/// let (producer, consumer) = confluo::bridge(NonZeroUsize::new(16).unwrap());
+/// let pump = producer.pump(futures::stream::iter(["a", "b"]));
+/// assert_eq!(smol::block_on(pump).forwarded(), 2);
+/// assert_eq!(consumer.collect::<Vec<_>>(), ["a", "b"]);
+/// ```
+pub fn bridge<T>(capacity: NonZeroUsize) -> (Producer<T>, Consumer<T>) {
+    Bridge::new(capacity).open()
+}

@@ -1,0 +1,182 @@
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+#[cfg(feature = "std")]
+use core::time::Duration;
+
+/// Counters shared by both ends of a bridge. Each end writes its own cache
+/// line, so counting costs no cache-line ping-pong between threads.
+#[derive(Debug, Default)]
+pub(super) struct Counters {
+    producer: ProducerCounters,
+    consumer: ConsumerCounters,
+}
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct ProducerCounters {
+    sent: AtomicU64,
+    /// The most messages seen waiting in the channel right after a send.
+    peak_messages: AtomicUsize,
+    /// The most records that a peak message count stands for.
+    peak_records: AtomicUsize,
+    full_waits: AtomicU64,
+    full_wait_nanos: AtomicU64,
+}
+
+#[derive(Debug, Default)]
+#[repr(align(128))]
+struct ConsumerCounters {
+    received: AtomicU64,
+}
+
+impl Counters {
+    pub(super) fn sent(&self, records: usize, messages_waiting: usize, per_message: usize) {
+        let producer = &self.producer;
+        producer.sent.fetch_add(records as u64, Ordering::Relaxed);
+        if messages_waiting > producer.peak_messages.load(Ordering::Relaxed) {
+            producer
+                .peak_messages
+                .fetch_max(messages_waiting, Ordering::Relaxed);
+            producer.peak_records.fetch_max(
+                messages_waiting.saturating_mul(per_message),
+                Ordering::Relaxed,
+            );
+        }
+    }
+
+    pub(super) fn received(&self, records: usize) {
+        self.consumer
+            .received
+            .fetch_add(records as u64, Ordering::Relaxed);
+    }
+
+    pub(super) fn waited(&self, #[cfg(feature = "std")] how_long: Duration) {
+        self.producer.full_waits.fetch_add(1, Ordering::Relaxed);
+        #[cfg(feature = "std")]
+        self.producer.full_wait_nanos.fetch_add(
+            u64::try_from(how_long.as_nanos()).unwrap_or(u64::MAX),
+            Ordering::Relaxed,
+        );
+    }
+
+    pub(super) fn snapshot(&self) -> Stats {
+        let received = self.consumer.received.load(Ordering::Relaxed);
+        let sent = self.producer.sent.load(Ordering::Relaxed);
+        Stats {
+            sent,
+            received,
+            peak_depth: self.producer.peak_records.load(Ordering::Relaxed),
+            full_waits: self.producer.full_waits.load(Ordering::Relaxed),
+            full_wait_nanos: self.producer.full_wait_nanos.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// What a bridge has seen so far: a snapshot, from
+/// [`Producer::stats`](super::Producer::stats) or
+/// [`Consumer::stats`](super::Consumer::stats).
+///
+/// # Examples
+///
+/// ```
+/// use std::num::NonZeroUsize;
+///
+/// let (producer, consumer) = confluo::bridge(NonZeroUsize::new(8).unwrap());
+/// smol::block_on(producer.pump(futures::stream::iter(0..5)));
+/// let stats = consumer.stats();
+/// assert_eq!((stats.sent(), stats.received(), stats.depth()), (5, 0, 5));
+/// assert_eq!(consumer.count(), 5);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    sent: u64,
+    received: u64,
+    peak_depth: usize,
+    full_waits: u64,
+    full_wait_nanos: u64,
+}
+
+impl Stats {
+    /// Records sent into the bridge.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (producer, _consumer) = confluo::bridge(std::num::NonZeroUsize::MIN);
+    /// producer.try_send(1).unwrap();
+    /// assert_eq!(producer.stats().sent(), 1);
+    /// ```
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+
+    /// Records taken out of the bridge by consumers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (producer, mut consumer) = confluo::bridge(std::num::NonZeroUsize::MIN);
+    /// producer.try_send(1).unwrap();
+    /// assert_eq!(consumer.next(), Some(1));
+    /// assert_eq!(producer.stats().received(), 1);
+    /// ```
+    pub fn received(&self) -> u64 {
+        self.received
+    }
+
+    /// Records in the bridge now: sent and not yet received.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (producer, _consumer) = confluo::bridge(std::num::NonZeroUsize::new(4).unwrap());
+    /// producer.try_send('x').unwrap();
+    /// producer.try_send('y').unwrap();
+    /// assert_eq!(producer.stats().depth(), 2);
+    /// ```
+    pub fn depth(&self) -> u64 {
+        self.sent.saturating_sub(self.received)
+    }
+
+    /// The high-water mark of [`depth`](Self::depth), as seen by producers
+    /// right after their sends. With batching it counts whole batches, so it
+    /// may overstate by less than one batch per message.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (producer, mut consumer) = confluo::bridge(std::num::NonZeroUsize::new(4).unwrap());
+    /// producer.try_send(1).unwrap();
+    /// producer.try_send(2).unwrap();
+    /// consumer.next();
+    /// assert_eq!(producer.stats().peak_depth(), 2);
+    /// ```
+    pub fn peak_depth(&self) -> usize {
+        self.peak_depth
+    }
+
+    /// How many times a producer found the bridge full and had to wait.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (producer, _consumer) = confluo::bridge::<u8>(std::num::NonZeroUsize::MIN);
+    /// assert_eq!(producer.stats().full_waits(), 0);
+    /// ```
+    pub fn full_waits(&self) -> u64 {
+        self.full_waits
+    }
+
+    /// How long producers waited on a full bridge, in all.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (producer, _consumer) = confluo::bridge::<u8>(std::num::NonZeroUsize::MIN);
+    /// assert_eq!(producer.stats().full_wait(), std::time::Duration::ZERO);
+    /// ```
+    #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+    pub fn full_wait(&self) -> Duration {
+        Duration::from_nanos(self.full_wait_nanos)
+    }
+}

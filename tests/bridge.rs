@@ -1,0 +1,274 @@
+//! The bridge: no loss, bounded memory, backpressure, and every way an end can
+//! go away.
+#![cfg(feature = "std")]
+
+mod common;
+
+use std::num::NonZeroUsize;
+use std::pin::pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::thread;
+
+use common::{poll_future, Counters, CountingWaker, Repeat};
+use confluo::{Bridge, Pumped};
+use futures::stream::{self, StreamExt as _};
+
+fn nz(n: usize) -> NonZeroUsize {
+    NonZeroUsize::new(n).unwrap()
+}
+
+/// A small deterministic generator, so failing schedules can be replayed.
+struct XorShift(u64);
+
+impl XorShift {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// A stream of `0..n` that now and then returns `Pending` (waking itself),
+/// the way a source waits for I/O.
+fn jittery(n: u32, seed: u64) -> impl futures_core::Stream<Item = u32> {
+    let mut rng = XorShift(seed | 1);
+    let mut next = 0;
+    stream::poll_fn(move |cx| {
+        if next == n {
+            return Poll::Ready(None);
+        }
+        if rng.below(3) == 0 {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        next += 1;
+        Poll::Ready(Some(next - 1))
+    })
+}
+
+#[test]
+fn every_record_arrives_once_in_order_under_random_schedules() {
+    // CONFLUO_SCHEDULES=10000 for the full run.
+    let schedules: u64 = std::env::var("CONFLUO_SCHEDULES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    for schedule in 0..schedules {
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ schedule);
+        let capacity = 1 + rng.below(64) as usize;
+        let batch = 1 + rng.below(8) as usize;
+        let records = rng.below(400) as u32;
+        let consumer_pause = rng.below(4);
+        let (producer, consumer) = Bridge::new(nz(capacity)).batch(nz(batch)).open();
+        let seed = rng.below(u64::MAX);
+        let worker = thread::spawn(move || {
+            let mut rng = XorShift(seed | 1);
+            let mut got = Vec::new();
+            for record in consumer {
+                if rng.below(4) < consumer_pause {
+                    thread::yield_now();
+                }
+                got.push(record);
+            }
+            got
+        });
+        let pumped = smol::block_on(producer.pump(jittery(records, seed)));
+        assert_eq!(
+            pumped,
+            Pumped::Ended {
+                forwarded: records as u64
+            }
+        );
+        let got = worker.join().unwrap();
+        assert_eq!(
+            got,
+            (0..records).collect::<Vec<_>>(),
+            "schedule {schedule}: capacity {capacity}, batch {batch}"
+        );
+    }
+}
+
+#[test]
+fn a_full_bridge_stops_the_pump_from_polling_its_sources() {
+    let counters = Counters::new();
+    let sources = confluo::gather((0..3).map(|key| Repeat {
+        key,
+        counters: counters.clone(),
+    }));
+    let (producer, consumer) = Bridge::new(nz(4)).open();
+    let mut pump = Box::pin(producer.pump(sources));
+    let (_, waker) = CountingWaker::new();
+    assert!(poll_future(&mut pump, &waker).is_pending());
+    // Four records fill the bridge; the fifth waits in the pending send.
+    assert_eq!(counters.polls(), 5);
+    for _ in 0..10 {
+        assert!(poll_future(&mut pump, &waker).is_pending());
+    }
+    assert_eq!(
+        counters.polls(),
+        5,
+        "no source is read while the bridge is full"
+    );
+    assert_eq!(consumer.stats().depth(), 4);
+
+    // Taking one record makes room for exactly one more.
+    let mut consumer = consumer;
+    assert!(consumer.next().is_some());
+    assert!(poll_future(&mut pump, &waker).is_pending());
+    assert_eq!(consumer.stats().depth(), 4);
+    assert_eq!(counters.polls(), 6);
+}
+
+#[test]
+fn a_slow_consumer_never_sees_more_than_capacity_plus_a_batch_in_flight() {
+    for (capacity, batch) in [(1, 1), (8, 1), (8, 4), (16, 16), (5, 3)] {
+        let (producer, mut consumer) = Bridge::new(nz(capacity)).batch(nz(batch)).open();
+        let pump = thread::spawn(move || smol::block_on(producer.pump(stream::iter(0..2_000u32))));
+        let mut expected = 0;
+        while let Some(record) = consumer.next() {
+            assert_eq!(record, expected);
+            expected += 1;
+            let depth = consumer.stats().depth() as usize;
+            assert!(
+                depth <= capacity + batch,
+                "depth {depth} > {capacity} + {batch}"
+            );
+            if expected % 97 == 0 {
+                thread::yield_now();
+            }
+        }
+        assert_eq!(expected, 2_000);
+        assert_eq!(pump.join().unwrap().forwarded(), 2_000);
+        let stats = consumer.stats();
+        assert!(stats.peak_depth() <= capacity + batch);
+        assert_eq!((stats.sent(), stats.received()), (2_000, 2_000));
+    }
+}
+
+/// Counts its drops, to see a pump release its stream.
+struct DropCount<S>(S, Arc<AtomicUsize>);
+
+impl<S> Drop for DropCount<S> {
+    fn drop(&mut self) {
+        self.1.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl<S: futures_core::Stream + Unpin> futures_core::Stream for DropCount<S> {
+    type Item = S::Item;
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<S::Item>> {
+        self.0.poll_next_unpin(cx)
+    }
+}
+
+#[test]
+fn when_every_consumer_is_gone_the_pump_stops_and_releases_its_stream() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (producer, consumer) = Bridge::new(nz(2)).open();
+    let source = DropCount(stream::iter(0..u32::MAX), Arc::clone(&drops));
+    let mut pump = Box::pin(producer.pump(source));
+    let (_, waker) = CountingWaker::new();
+    assert!(poll_future(&mut pump, &waker).is_pending());
+    drop(consumer);
+    match poll_future(&mut pump, &waker) {
+        Poll::Ready(Pumped::ConsumersGone { forwarded, unsent }) => {
+            assert_eq!(forwarded, 2);
+            assert_eq!(unsent, [2], "the record in hand is handed back, not lost");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        drops.load(Ordering::SeqCst),
+        1,
+        "released when the pump ended"
+    );
+}
+
+#[test]
+fn a_cancelled_pump_lets_the_consumer_drain_and_end() {
+    let (producer, consumer) = Bridge::new(nz(3)).open();
+    let worker = thread::spawn(move || consumer.collect::<Vec<u32>>());
+    {
+        let mut pump = pin!(producer.pump(stream::iter(0..u32::MAX)));
+        let (_, waker) = CountingWaker::new();
+        for _ in 0..5 {
+            let _ = poll_future(&mut pump, &waker);
+        }
+    } // cancelled here: the pump and its producer are dropped
+    let got = worker.join().unwrap();
+    assert!(!got.is_empty());
+    assert_eq!(got, (0..got.len() as u32).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_panicking_consumer_loses_no_record_of_the_others() {
+    let (producer, consumer) = Bridge::new(nz(4)).open();
+    let taken_by_panicker = Arc::new(AtomicUsize::new(0));
+    let panicker = {
+        let mut consumer = consumer.clone();
+        let taken = Arc::clone(&taken_by_panicker);
+        thread::spawn(move || {
+            for _ in 0..10 {
+                if consumer.next().is_some() {
+                    taken.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            panic!("a stage broke");
+        })
+    };
+    let survivor = thread::spawn(move || consumer.count());
+    let pumped = smol::block_on(producer.pump(stream::iter(0..5_000u32)));
+    assert_eq!(pumped.forwarded(), 5_000);
+    assert!(panicker.join().is_err());
+    let survived = survivor.join().unwrap();
+    assert_eq!(survived + taken_by_panicker.load(Ordering::SeqCst), 5_000);
+}
+
+#[test]
+fn the_pump_stops_when_the_last_consumer_panics() {
+    let (producer, mut consumer) = Bridge::new(nz(2)).open();
+    let worker = thread::spawn(move || {
+        consumer.next();
+        panic!("the only stage broke");
+    });
+    let pumped = smol::block_on(producer.pump(stream::iter(0..u32::MAX)));
+    assert!(worker.join().is_err());
+    assert!(matches!(pumped, Pumped::ConsumersGone { .. }), "{pumped:?}");
+}
+
+#[test]
+fn async_consumers_receive_every_record() {
+    let (producer, consumer) = Bridge::new(nz(8)).batch(nz(3)).open();
+    let got: Vec<u32> = smol::block_on(async {
+        let pump = smol::spawn(producer.pump(stream::iter(0..100u32)));
+        let mut consumer = consumer;
+        let mut got = Vec::new();
+        while let Some(record) = consumer.recv().await {
+            got.push(record);
+        }
+        assert_eq!(pump.await.forwarded(), 100);
+        got
+    });
+    assert_eq!(got, (0..100).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_full_bridge_counts_the_waits() {
+    let (producer, consumer) = Bridge::new(nz(1)).open();
+    let worker = thread::spawn(move || consumer.count());
+    smol::block_on(producer.clone().pump(stream::iter(0..1_000u32)));
+    let stats = producer.stats();
+    drop(producer);
+    assert_eq!(worker.join().unwrap(), 1_000);
+    assert!(
+        stats.full_waits() > 0,
+        "a capacity of one makes the producer wait"
+    );
+    assert!(stats.full_wait() > std::time::Duration::ZERO);
+}
