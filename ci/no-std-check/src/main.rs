@@ -1,4 +1,5 @@
-//! A `no_std` program that gathers streams and checks what it got.
+//! A `no_std` program that gathers streams, pumps them through a bridge, and
+//! checks what it got.
 //!
 //! It owns its entry point (the C `main`), its panic handler and its
 //! allocator (the C library's `aligned_alloc`), as an embedded program would.
@@ -12,7 +13,7 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use confluo::{gather, gather_all, Gather};
+use confluo::{bridge, gather, gather_all, Gather};
 use futures_core::Stream;
 
 extern "C" {
@@ -96,6 +97,26 @@ async fn sum(mut stream: Gather<Countdown>) -> u64 {
     total
 }
 
+/// Pumps a `Gather` into a bridge and receives every record on the async side.
+fn bridged() -> u64 {
+    let capacity = core::num::NonZeroUsize::new(1_000).expect("non-zero");
+    let (producer, mut consumer) = bridge(capacity);
+    let sources = (0..10).map(|_| Countdown {
+        n: 10,
+        yielded: false,
+    });
+    let pumped = block_on(producer.pump(gather(sources)));
+    let mut total = 0;
+    while let Some(n) = block_on(consumer.recv()) {
+        total += u64::from(n);
+    }
+    if pumped.forwarded() == 100 {
+        total
+    } else {
+        0
+    }
+}
+
 fn check() -> bool {
     let sources = (0..100).map(|_| Countdown {
         n: 10,
@@ -103,7 +124,7 @@ fn check() -> bool {
     });
     let total = block_on(sum(gather(sources)));
     let outputs: Vec<u32> = block_on(gather_all((0..50).map(|i| async move { i * 2 })));
-    total == 100 * 45 && outputs.iter().copied().eq((0..50).map(|i| i * 2))
+    total == 100 * 45 && outputs.iter().copied().eq((0..50).map(|i| i * 2)) && bridged() == 10 * 45
 }
 
 #[no_mangle]
