@@ -19,6 +19,9 @@ use futures::stream;
 
 const CAPACITY: usize = 1024;
 
+/// One contender's run: the sum of what the consumer got, and the time.
+type Run<'a> = &'a dyn Fn() -> (u64, Duration);
+
 fn raw(records: u64) -> (u64, Duration) {
     let (sender, receiver) = async_channel::bounded(CAPACITY);
     let start = Instant::now();
@@ -55,7 +58,7 @@ fn main() {
     let bench = std::env::args().any(|arg| arg == "--bench");
     let (records, reps) = if bench { (2_000_000, 5) } else { (10_000, 1) };
     let expected = records * (records - 1) / 2;
-    let contenders: [(&str, &dyn Fn() -> (u64, Duration)); 3] = [
+    let contenders: [(&str, Run<'_>); 3] = [
         ("raw async-channel send + recv_blocking", &|| raw(records)),
         ("bridge, one record per message", &|| bridged(records, 1)),
         ("bridge, batches of up to 64", &|| bridged(records, 64)),
