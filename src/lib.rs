@@ -20,6 +20,7 @@
 //! | [`gather()`], [`Gather`] | drives any number of streams concurrently and yields their items as they come; polls only the sources that were woken; fair |
 //! | [`gather_all()`] | runs futures concurrently, outputs in input order (`asyncio.gather`) |
 //! | [`try_gather_all()`] | the same, failing fast at the first error and dropping the rest |
+//! | [`source`] | hand-written streams: a repeated async read, an in-memory iterator, a blocking iterator on a thread, a simulated sensor |
 //! | [`bridge()`], [`Bridge`] | a bounded channel from async [`Producer`]s (with [`Producer::pump`]) to [`Consumer`]s on threads; backpressure when full; its closing ends the consumers |
 //!
 //! # Quick start
@@ -75,6 +76,8 @@
 extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
+
+pub mod source;
 
 #[cfg(feature = "alloc")]
 mod bridge;
