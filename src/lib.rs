@@ -91,7 +91,9 @@ struct ReadmeDoctests;
 
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
-pub use bridge::{bridge, Bridge, Consumer, Producer, Pumped, SendError, Stats, TrySendError};
+pub use bridge::{
+    bridge, Bridge, Consumer, Producer, Pumped, Router, SendError, Stats, TrySendError,
+};
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use gather::{

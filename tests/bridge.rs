@@ -272,3 +272,49 @@ fn a_full_bridge_counts_the_waits() {
     );
     assert!(stats.full_wait() > std::time::Duration::ZERO);
 }
+
+#[test]
+fn a_router_keeps_each_keys_records_whole_and_in_order_on_one_consumer() {
+    let (router, consumers) = Bridge::new(nz(8)).partitioned::<(usize, u32)>(nz(3));
+    let threads: Vec<_> = consumers
+        .into_iter()
+        .map(|consumer| thread::spawn(move || consumer.collect::<Vec<_>>()))
+        .collect();
+    let records = stream::iter((0..200u32).flat_map(|seq| (0..50usize).map(move |key| (key, seq))));
+    let pumped = smol::block_on(router.pump_by(records, |&(key, _)| key));
+    assert_eq!(pumped, Pumped::Ended { forwarded: 10_000 });
+    let mut seen_keys = Vec::new();
+    for (partition, thread) in threads.into_iter().enumerate() {
+        let got = thread.join().unwrap();
+        for key in 0..50 {
+            let seqs: Vec<u32> = got.iter().filter(|r| r.0 == key).map(|r| r.1).collect();
+            if key % 3 == partition {
+                assert_eq!(seqs, (0..200).collect::<Vec<_>>(), "key {key}");
+                seen_keys.push(key);
+            } else {
+                assert!(
+                    seqs.is_empty(),
+                    "key {key} leaked into partition {partition}"
+                );
+            }
+        }
+    }
+    seen_keys.sort_unstable();
+    assert_eq!(seen_keys, (0..50).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_router_stops_when_a_records_partition_has_no_consumer() {
+    let (router, mut consumers) = Bridge::new(nz(4)).partitioned::<usize>(nz(2));
+    drop(consumers.remove(1));
+    let keep = consumers.remove(0);
+    let pumped = smol::block_on(router.pump_by(stream::iter([0, 2, 4, 1, 6]), |&key| key));
+    assert_eq!(
+        pumped,
+        Pumped::ConsumersGone {
+            forwarded: 3,
+            unsent: vec![1]
+        }
+    );
+    assert_eq!(keep.collect::<Vec<_>>(), [0, 2, 4]);
+}

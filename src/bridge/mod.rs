@@ -3,6 +3,7 @@
 
 mod consumer;
 mod producer;
+mod router;
 mod stats;
 
 use alloc::sync::Arc;
@@ -11,6 +12,7 @@ use core::num::NonZeroUsize;
 
 pub use consumer::Consumer;
 pub use producer::{Producer, Pumped, SendError, TrySendError};
+pub use router::Router;
 pub use stats::Stats;
 
 /// What travels through the channel: one record, or a batch of them.
@@ -25,6 +27,13 @@ impl<T> Message<T> {
         match self {
             Message::One(_) => 1,
             Message::Many(records) => records.len(),
+        }
+    }
+
+    fn into_records(self) -> Vec<T> {
+        match self {
+            Message::One(record) => alloc::vec![record],
+            Message::Many(records) => records,
         }
     }
 }
@@ -52,8 +61,8 @@ impl<T> Message<T> {
 /// consumer, that is all: in particular a `Gather`'s per-source order is kept.
 /// With several consumers, each record goes to exactly one of them and no
 /// order holds across consumers. To keep per-source order with several
-/// consumers, give each consumer a bridge of its own and route each source's
-/// records to one of them (for example by its `SourceId`).
+/// consumers, use [`Bridge::partitioned`]: a [`Router`] sends all records of
+/// one key (a sensor id, say) to the same consumer.
 ///
 /// # Examples
 ///

@@ -336,11 +336,10 @@ impl<T> Producer<T> {
             };
             let records = message.len() as u64;
             if let Err(message) = self.send_message(message).await {
-                let unsent = match message {
-                    Message::One(record) => alloc::vec![record],
-                    Message::Many(records) => records,
+                return Pumped::ConsumersGone {
+                    forwarded,
+                    unsent: message.into_records(),
                 };
-                return Pumped::ConsumersGone { forwarded, unsent };
             }
             forwarded += records;
         }
@@ -348,7 +347,7 @@ impl<T> Producer<T> {
     }
 
     /// Sends a message, counting it and the waits on a full channel.
-    async fn send_message(&self, message: Message<T>) -> Result<(), Message<T>> {
+    pub(super) async fn send_message(&self, message: Message<T>) -> Result<(), Message<T>> {
         let records = message.len();
         let message = match self.sender.try_send(message) {
             Ok(()) => {

@@ -1,0 +1,152 @@
+use alloc::vec::Vec;
+use core::fmt;
+use core::future::poll_fn;
+use core::num::NonZeroUsize;
+use core::pin::pin;
+
+use futures_core::Stream;
+
+use super::{Bridge, Consumer, Message, Producer, Pumped, SendError};
+
+/// Routes records by key to one of several bridges, each with consumers of
+/// its own, so that all records of one key reach one consumer in order.
+///
+/// Several consumers of one bridge share its records with no order between
+/// them; a rolling window per sensor needs all of a sensor's readings, in
+/// order, on one thread. A `Router` keeps that: records with the same key
+/// (`key % partitions`) always go to the same partition.
+///
+/// # Backpressure
+///
+/// A full partition makes the router wait, and so holds back records for the
+/// other partitions too: partitions move at the pace of the slowest one.
+///
+/// # Examples
+///
+/// ```
+/// use confluo::Bridge;
+/// use std::num::NonZeroUsize;
+///
+/// let (router, consumers) = Bridge::new(NonZeroUsize::new(16).unwrap())
+///     .partitioned::<(usize, u32)>(NonZeroUsize::new(2).unwrap());
+/// let threads: Vec<_> = consumers
+///     .into_iter()
+///     .map(|consumer| std::thread::spawn(move || consumer.collect::<Vec<_>>()))
+///     .collect();
+/// let readings = futures::stream::iter((0..4).flat_map(|seq| (0..3).map(move |sensor| (sensor, seq))));
+/// smol::block_on(router.pump_by(readings, |&(sensor, _)| sensor));
+/// for thread in threads {
+///     let got = thread.join().unwrap();
+///     for sensor in 0..3 {
+///         let seqs: Vec<u32> = got.iter().filter(|r| r.0 == sensor).map(|r| r.1).collect();
+///         assert!(seqs.is_empty() || seqs == [0, 1, 2, 3]); // whole and in order
+///     }
+/// }
+/// ```
+pub struct Router<T> {
+    partitions: Vec<Producer<T>>,
+}
+
+impl Bridge {
+    /// Opens `partitions` bridges of this shape behind one [`Router`], and
+    /// returns the router and one consumer per partition.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Bridge;
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (router, consumers) = Bridge::new(NonZeroUsize::new(4).unwrap())
+    ///     .partitioned::<u8>(NonZeroUsize::new(3).unwrap());
+    /// assert_eq!((router.partitions(), consumers.len()), (3, 3));
+    /// ```
+    pub fn partitioned<T>(self, partitions: NonZeroUsize) -> (Router<T>, Vec<Consumer<T>>) {
+        let (partitions, consumers) = (0..partitions.get()).map(|_| self.open()).unzip();
+        (Router { partitions }, consumers)
+    }
+}
+
+impl<T> Router<T> {
+    /// How many partitions there are.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Bridge;
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (router, _) = Bridge::new(NonZeroUsize::MIN).partitioned::<u8>(NonZeroUsize::MIN);
+    /// assert_eq!(router.partitions(), 1);
+    /// ```
+    pub fn partitions(&self) -> usize {
+        self.partitions.len()
+    }
+
+    /// The producer of the partition that `key` goes to.
+    fn route(&self, key: usize) -> &Producer<T> {
+        &self.partitions[key % self.partitions.len()]
+    }
+
+    /// Sends one record to the partition of `key`, waiting while it is full.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the record when that partition has no consumer.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Producer::send`]: dropping the future drops the record.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Bridge;
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (router, mut consumers) = Bridge::new(NonZeroUsize::MIN).partitioned(NonZeroUsize::new(2).unwrap());
+    /// smol::block_on(router.send(3, "odd")).unwrap();
+    /// assert_eq!(consumers[1].next(), Some("odd"));
+    /// ```
+    pub async fn send(&self, key: usize, record: T) -> Result<(), SendError<T>> {
+        self.route(key).send(record).await
+    }
+
+    /// Forwards every item of `stream` to the partition of its key, then
+    /// ends; or ends at once, dropping the stream, when a record's partition
+    /// has no consumer left.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Producer::pump`]: dropping the pump drops the stream and the
+    /// record in hand; records already sent stay in their bridges.
+    ///
+    /// # Examples
+    ///
+    /// See [`Router`].
+    pub async fn pump_by<S, K>(self, stream: S, mut key: K) -> Pumped<T>
+    where
+        S: Stream<Item = T>,
+        K: FnMut(&T) -> usize,
+    {
+        let mut stream = pin!(stream);
+        let mut forwarded = 0;
+        while let Some(record) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+            let partition = self.route(key(&record));
+            if let Err(message) = partition.send_message(Message::One(record)).await {
+                return Pumped::ConsumersGone {
+                    forwarded,
+                    unsent: message.into_records(),
+                };
+            }
+            forwarded += 1;
+        }
+        Pumped::Ended { forwarded }
+    }
+}
+
+impl<T> fmt::Debug for Router<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(&self.partitions).finish()
+    }
+}
