@@ -58,10 +58,11 @@ fn main() {
     let bench = std::env::args().any(|arg| arg == "--bench");
     let (records, reps) = if bench { (2_000_000, 5) } else { (10_000, 1) };
     let expected = records * (records - 1) / 2;
-    let contenders: [(&str, Run<'_>); 3] = [
+    let contenders: [(&str, Run<'_>); 4] = [
         ("raw async-channel send + recv_blocking", &|| raw(records)),
         ("bridge, one record per message", &|| bridged(records, 1)),
         ("bridge, batches of up to 64", &|| bridged(records, 64)),
+        ("bridge, batches of up to 256", &|| bridged(records, 256)),
     ];
     let mut times = vec![Vec::new(); contenders.len()];
     for _ in 0..reps {
