@@ -21,6 +21,7 @@
 //! | [`gather_all()`] | runs futures concurrently, outputs in input order (`asyncio.gather`) |
 //! | [`try_gather_all()`] | the same, failing fast at the first error and dropping the rest |
 //! | [`source`] | hand-written streams: a repeated async read, an in-memory iterator, a blocking iterator on a thread, a simulated sensor |
+//! | [`guard`] | drop guards: a release action that runs exactly once, told why; an async close with a goodbye, for one source or a whole `Gather` |
 //! | [`bridge()`], [`Bridge`] | a bounded channel from async [`Producer`]s (with [`Producer::pump`]) to [`Consumer`]s on threads; backpressure when full; its closing ends the consumers |
 //!
 //! # Quick start
@@ -54,6 +55,33 @@
 //! # }
 //! ```
 //!
+//! # Cleaning up sources
+//!
+//! In Python, an async generator abandoned mid-stream keeps its connection
+//! open until someone calls `aclose()` or the garbage collector gets to it;
+//! in a long-running server, that exhausts sockets. In Rust, dropping a
+//! stream runs its destructors at once, so a source that owns its resources
+//! is released the moment it is abandoned: a `break`, a cancelled task, a
+//! `Gather` dropped or a source removed from it, a fail-fast error elsewhere
+//! in [`try_gather_all()`], a panic unwinding.
+//!
+//! [`guard::guard`] adds what destructors alone do not: a release action that
+//! runs exactly once and is told why ([`guard::Release`]), for resources
+//! shared with other tasks (a pool slot, a registry entry, a metric). The
+//! async close, [`guard::Guarded::close`] and [`guard::close_all`], is worth
+//! it when a source has something to say before it goes: a protocol
+//! goodbye, a flush, an unsubscribe. It is bounded by a deadline future of
+//! your runtime, and whatever it does not finish is dropped, and so released
+//! all the same.
+//!
+//! Cancel safety of the public futures: `Producer::send` and `Router::send`
+//! drop their record if dropped; `Consumer::recv` loses nothing;
+//! `Producer::pump` and `Router::pump_by` drop their stream and the batch in
+//! hand, records already sent stay in the bridge; [`gather_all()`] and
+//! [`try_gather_all()`] drop the futures still running; `Guarded::close`
+//! leaves the goodbye where it stopped, and the guard still releases once;
+//! `close_all` drops, and so releases, the sources not yet closed.
+//!
 //! # Features
 //!
 //! - `std` (default): implies `alloc`; the parts that need threads.
@@ -77,6 +105,7 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod guard;
 pub mod source;
 
 #[cfg(feature = "alloc")]

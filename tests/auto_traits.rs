@@ -108,3 +108,28 @@ fn plain_data_is_everything() {
     assert_eq!(traits!(SourceId), (true, true, true));
     assert_eq!(traits!(Event<u8>), (true, true, true));
 }
+
+#[test]
+fn sources_guards_and_the_bridge_are_send_and_sync_when_their_parts_are() {
+    use confluo::guard::{Guarded, NoGoodbye, Release};
+    use confluo::source::{FromBlocking, FromIter, Sensor};
+    type Release_ = fn(Release);
+    assert_eq!(
+        traits!(Guarded<Plain, Release_, NoGoodbye>),
+        (true, true, true)
+    );
+    assert_eq!(
+        traits!(Guarded<Local, Release_, NoGoodbye>),
+        (false, false, true)
+    );
+    assert_eq!(
+        traits!(FromIter<std::vec::IntoIter<u8>>),
+        (true, true, true)
+    );
+    assert_eq!(traits!(FromBlocking<u8>), (true, true, true));
+    let _ = Sensor::new(0, Default::default());
+    assert_eq!(traits!(confluo::Producer<u8>), (true, true, true));
+    // The channel receiver inside is `!Unpin`; the blocking iterator needs no pin.
+    assert_eq!(traits!(confluo::Consumer<u8>), (true, true, false));
+    assert_eq!(traits!(confluo::Producer<Rc<u8>>), (false, false, true));
+}

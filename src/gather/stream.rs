@@ -368,6 +368,27 @@ impl<S> Gather<S> {
         stream
     }
 
+    /// Takes every source out, in slot order, leaving nothing behind; the
+    /// caller decides when each is dropped.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let gather = confluo::gather([futures::stream::iter([1]), futures::stream::iter([2])]);
+    /// assert_eq!(gather.into_sources().count(), 2);
+    /// ```
+    pub fn into_sources(mut self) -> impl Iterator<Item = Pin<Box<S>>> {
+        core::mem::take(&mut self.slots)
+            .into_iter()
+            .filter_map(|slot| match slot {
+                Slot::Occupied { stream, node } => {
+                    node.retire();
+                    Some(stream)
+                }
+                Slot::Vacant { .. } => None,
+            })
+    }
+
     /// A stream of [`Event`]s: each item with the id of its source, and the
     /// end of each source. It borrows the `Gather`, which keeps its sources.
     ///
