@@ -110,6 +110,7 @@ fn plain_data_is_everything() {
 }
 
 #[test]
+#[cfg(feature = "std")]
 fn sources_guards_and_the_bridge_are_send_and_sync_when_their_parts_are() {
     use confluo::guard::{Guarded, NoGoodbye, Release};
     use confluo::source::{FromBlocking, FromIter, Sensor};
