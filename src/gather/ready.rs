@@ -55,9 +55,16 @@ impl Shared {
 
     /// Stores the waker of the task polling the `Gather`; after this, no wake
     /// is lost, so the caller may check the ready queue one last time.
-    pub(super) fn register(&self, waker: &Waker) {
-        // Only fails once closed, and a closed `Gather` is never polled.
-        let _ = self.task.force_push(waker.clone());
+    ///
+    /// `last` is the caller's copy of the waker it stored before: while that
+    /// one is still stored and wakes the same task, nothing is stored again.
+    pub(super) fn register(&self, waker: &Waker, last: &mut Option<Waker>) {
+        let stored = self.task.is_full() && last.as_ref().is_some_and(|w| w.will_wake(waker));
+        if !stored {
+            // Only fails once closed, and a closed `Gather` is never polled.
+            let _ = self.task.force_push(waker.clone());
+            *last = Some(waker.clone());
+        }
         fence(Ordering::SeqCst);
     }
 

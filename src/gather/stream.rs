@@ -159,6 +159,9 @@ pub struct Gather<S> {
     /// reused while it lasts, so a busy source's polls cost no reference
     /// counting.
     waker: Option<(SourceId, Waker)>,
+    /// The task waker stored in `shared` last, to store it only when it
+    /// changes.
+    task_waker: Option<Waker>,
     shared: Arc<Shared>,
 }
 
@@ -232,6 +235,7 @@ impl<S> Gather<S> {
             turn: None,
             streak: 0,
             waker: None,
+            task_waker: None,
             shared: Shared::new(),
         }
     }
@@ -483,7 +487,7 @@ impl<S: Stream> Gather<S> {
         if self.len == 0 {
             return Poll::Ready(None);
         }
-        self.shared.register(cx.waker());
+        self.shared.register(cx.waker(), &mut self.task_waker);
         if self.shared.has_ready() {
             // A wake arrived during this call: yield to the executor first.
             cx.waker().wake_by_ref();

@@ -1,0 +1,203 @@
+//! W2, wake cost: N pending sources, each fed by its own channel; a driver
+//! sends messages to random sources one at a time and waits for each to come
+//! out of the merge. The oracle waits on the right channel itself: the lower
+//! bound, one wake per message like every contender.
+//!
+//! ```text
+//! cargo bench --bench wake                      # 10,000 messages
+//! CONFLUO_BENCH=full cargo bench --bench wake   # 100,000 messages
+//! ```
+//!
+//! `CONFLUO_BENCH_ONLY=Gather` runs only the contenders whose name holds that
+//! text (and the oracle).
+//!
+//! Merges whose poll scans every source (`Merge`, `StreamMap`) get fewer
+//! messages at large N (the table says how many), so a run ends in minutes;
+//! the figure is per message either way. Run without `--bench` (as
+//! `cargo test` does), it is a smoke run that checks every contender.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
+use futures::executor::block_on;
+use futures::stream::{FuturesUnordered, Stream, StreamExt};
+
+type Receiver = UnboundedReceiver<u64>;
+
+fn channels(n: usize) -> (Vec<UnboundedSender<u64>>, Vec<Receiver>) {
+    (0..n).map(|_| unbounded()).unzip()
+}
+
+/// Random source indices, the same for every contender.
+fn targets(n: usize, messages: usize) -> Vec<usize> {
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    (0..messages)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        })
+        .collect()
+}
+
+/// For each message: the receiving side waits (it is polled and pending,
+/// its wakers registered), the message is sent to its source, and the wait
+/// ends with it. So every message costs one wake, as in a running system.
+async fn one_at_a_time<S: Stream<Item = u64> + Unpin>(
+    receiver: &mut S,
+    sender: &UnboundedSender<u64>,
+    message: u64,
+) {
+    let mut next = receiver.next();
+    assert!(futures::poll!(&mut next).is_pending());
+    sender.unbounded_send(message).unwrap();
+    assert_eq!(next.await, Some(message));
+}
+
+/// Drives every message through `merged`.
+fn drive<M: Stream<Item = u64> + Unpin>(
+    senders: &[UnboundedSender<u64>],
+    targets: &[usize],
+    mut merged: M,
+) -> Duration {
+    block_on(async {
+        let start = Instant::now();
+        for (i, &k) in targets.iter().enumerate() {
+            one_at_a_time(&mut merged, &senders[k], i as u64).await;
+        }
+        black_box(start.elapsed())
+    })
+}
+
+fn oracle(n: usize, targets: &[usize]) -> Duration {
+    let (senders, mut receivers) = channels(n);
+    block_on(async {
+        let start = Instant::now();
+        for (i, &k) in targets.iter().enumerate() {
+            one_at_a_time(&mut receivers[k], &senders[k], i as u64).await;
+        }
+        black_box(start.elapsed())
+    })
+}
+
+fn confluo_gather(n: usize, targets: &[usize]) -> Duration {
+    let (senders, receivers) = channels(n);
+    drive(&senders, targets, confluo::gather(receivers))
+}
+
+fn select_all(n: usize, targets: &[usize]) -> Duration {
+    let (senders, receivers) = channels(n);
+    drive(&senders, targets, futures::stream::select_all(receivers))
+}
+
+fn futures_unordered(n: usize, targets: &[usize]) -> Duration {
+    let (senders, receivers) = channels(n);
+    let mut pending: FuturesUnordered<_> =
+        receivers.into_iter().map(StreamExt::into_future).collect();
+    let merged = futures::stream::poll_fn(move |cx| loop {
+        match futures::ready!(pending.poll_next_unpin(cx)) {
+            Some((Some(item), rest)) => {
+                pending.push(rest.into_future());
+                return std::task::Poll::Ready(Some(item));
+            }
+            Some((None, _)) => continue,
+            None => return std::task::Poll::Ready(None),
+        }
+    });
+    drive(&senders, targets, merged)
+}
+
+fn merge(n: usize, targets: &[usize]) -> Duration {
+    use futures_concurrency::stream::Merge;
+    let (senders, receivers) = channels(n);
+    drive(&senders, targets, receivers.merge())
+}
+
+fn stream_map(n: usize, targets: &[usize]) -> Duration {
+    let (senders, receivers) = channels(n);
+    let mut map = tokio_stream::StreamMap::with_capacity(n);
+    for (key, receiver) in receivers.into_iter().enumerate() {
+        map.insert(key, receiver);
+    }
+    drive(&senders, targets, map.map(|(_, item)| item))
+}
+
+/// A contender: its name, its run, and whether its poll scans all N sources
+/// (it then gets fewer messages at large N).
+type Contender = (&'static str, fn(usize, &[usize]) -> Duration, bool);
+
+const CONTENDERS: &[Contender] = &[
+    ("oracle: the right channel (lower bound)", oracle, false),
+    ("confluo Gather", confluo_gather, false),
+    ("futures select_all", select_all, false),
+    ("futures FuturesUnordered", futures_unordered, false),
+    ("futures-concurrency Merge (Vec)", merge, true),
+    ("tokio-stream StreamMap", stream_map, true),
+];
+
+fn main() {
+    let bench = std::env::args().any(|arg| arg == "--bench");
+    let full = std::env::var("CONFLUO_BENCH").as_deref() == Ok("full");
+    let (messages, reps, sizes): (usize, usize, &[usize]) = match (bench, full) {
+        (false, _) => (200, 1, &[1, 10, 100]),
+        (true, false) => (10_000, 3, &[10, 1_000, 100_000]),
+        (true, true) => (100_000, 5, &[10, 1_000, 100_000]),
+    };
+    if bench {
+        println!("## W2 wake cost: {reps} repetitions\n");
+        println!(
+            "| N | contender | messages | ns per message (median) | × oracle: median | min | max |"
+        );
+        println!("|---:|---|---:|---:|---:|---:|---:|");
+    }
+    for &n in sizes {
+        // A scanning merge costs O(N) per message: cap its work near 10⁸ polls.
+        let scanning_messages = messages.min((100_000_000 / n).max(100));
+        let mut per_message = vec![Vec::new(); CONTENDERS.len()];
+        for _ in 0..reps {
+            for (c, (name, run, scans)) in CONTENDERS.iter().enumerate() {
+                if c > 0 && !selected(name) {
+                    per_message[c].push(f64::NAN);
+                    continue;
+                }
+                let count = if *scans { scanning_messages } else { messages };
+                let time = run(n, &targets(n, count));
+                per_message[c].push(time.as_secs_f64() * 1e9 / count as f64);
+            }
+        }
+        if !bench {
+            continue;
+        }
+        for (c, (name, _, scans)) in CONTENDERS.iter().enumerate() {
+            let ratios: Vec<f64> = per_message[c]
+                .iter()
+                .zip(&per_message[0])
+                .map(|(t, oracle)| t / oracle)
+                .collect();
+            let (lo, mid, hi) = spread(ratios);
+            println!(
+                "| {n} | {name} | {} | {:.0} | {mid:.2} | {lo:.2} | {hi:.2} |",
+                if *scans { scanning_messages } else { messages },
+                spread(per_message[c].clone()).1
+            );
+        }
+    }
+}
+
+/// Whether `CONFLUO_BENCH_ONLY` (a part of a contender's name) selects this
+/// contender; the oracle always runs.
+fn selected(name: &str) -> bool {
+    std::env::var("CONFLUO_BENCH_ONLY").map_or(true, |only| name.contains(&only))
+}
+
+/// (min, median, max)
+fn spread(mut values: Vec<f64>) -> (f64, f64, f64) {
+    values.sort_by(f64::total_cmp);
+    (
+        values[0],
+        values[values.len() / 2],
+        values[values.len() - 1],
+    )
+}
