@@ -213,6 +213,41 @@ fn a_self_waking_source_is_polled_once_per_call_and_yields_to_the_executor() {
 }
 
 #[test]
+fn two_sources_that_yield_make_gather_yield_without_polling_the_rest() {
+    // Tokio's resources yield this way once a task's budget is spent: polling
+    // every other source then only wastes work.
+    let yielding = Counters::new();
+    let waiting = Counters::new();
+    let mut gather = Gather::new();
+    for _ in 0..2 {
+        gather.push(
+            SelfWaking {
+                counters: yielding.clone(),
+            }
+            .boxed(),
+        );
+    }
+    let mut handles = Vec::new();
+    for _ in 0..1_000 {
+        let (source, handle) = manual::<()>(&waiting);
+        gather.push(source.boxed());
+        handles.push(handle);
+    }
+    let (task, waker) = CountingWaker::new();
+    assert_eq!(poll_once(&mut gather, &waker), Poll::Pending);
+    assert_eq!(yielding.polls(), 2);
+    assert_eq!(waiting.polls(), 0, "the rest wait for the next call");
+    assert!(task.wakes() >= 1, "and the task comes back for them");
+    assert_eq!(poll_once(&mut gather, &waker), Poll::Pending);
+    assert_eq!(
+        waiting.polls(),
+        1_000,
+        "each polled once, before the yielders again"
+    );
+    assert_eq!(yielding.polls(), 4);
+}
+
+#[test]
 fn a_source_pushed_while_pending_wakes_the_task() {
     let counters = Counters::new();
     let (a, _feed_a) = manual::<u8>(&counters);

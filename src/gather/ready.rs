@@ -143,9 +143,11 @@ impl Node {
         queue
     }
 
-    /// The source returned `Pending`: only a wake queues it again.
-    pub(super) fn unschedule(&self) {
-        self.state.fetch_and(!SCHEDULED, Ordering::Relaxed);
+    /// The source returned `Pending`: only a wake queues it again. Returns
+    /// true if it was woken meanwhile, during its own poll as a rule: the way
+    /// a source yields to the executor (tokio's budget, `FromIter`).
+    pub(super) fn unschedule(&self) -> bool {
+        self.state.fetch_and(!SCHEDULED, Ordering::Relaxed) & WOKEN != 0
     }
 
     /// Makes every later wake a no-op: the source is gone. A plain store:

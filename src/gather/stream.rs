@@ -91,6 +91,17 @@ enum Slot<S> {
     },
 }
 
+/// What polling one source gave.
+enum Polled<T> {
+    Event(Event<T>),
+    /// Pending, and waiting for a wake.
+    Pending,
+    /// Pending, but woken already: the source yields to the executor.
+    Yielded,
+    /// The id was stale: nothing was polled.
+    Gone,
+}
+
 /// End of the free list.
 const NONE: u32 = u32::MAX;
 
@@ -114,6 +125,17 @@ const NONE: u32 = u32::MAX;
 /// One call to `poll_next` polls each ready source at most once. A source that
 /// keeps waking itself therefore cannot make `Gather` loop: its wake is
 /// handled in the next call, and the executor gets control back in between.
+///
+/// # Cooperative scheduling
+///
+/// A source that returns `Pending` after waking itself is yielding to the
+/// executor: tokio's resources do that once the task has spent its
+/// cooperative budget, and so does [`source::from_iter`](crate::source::from_iter).
+/// When two sources in one call do, `Gather` yields too (it wakes its task and
+/// returns `Pending`) instead of polling every other ready source only to be
+/// told the same. So under tokio a `Gather` needs no `unconstrained`: each
+/// task poll reads about one budget's worth of sources, and the rest follow
+/// in the next polls.
 ///
 /// # Ending
 ///
@@ -463,25 +485,34 @@ impl<S: Stream> Gather<S> {
         cx: &mut Context<'_>,
         report_ends: bool,
     ) -> Poll<Option<Event<S::Item>>> {
+        // Sources that returned `Pending` after waking themselves: they yield
+        // to the executor, and so does `Gather` once two of them did.
+        let mut yielded = 0;
         // The source in the middle of its turn goes on without looking at
         // the run queue or the wakes: the fast path of a busy source.
         if let Some(id) = self.turn.take() {
             match self.poll_source(id) {
-                Some(Event::Ended(_)) if !report_ends => {}
-                Some(event) => return Poll::Ready(Some(event)),
-                None => {}
+                Polled::Event(Event::Ended(_)) if !report_ends => {}
+                Polled::Event(event) => return Poll::Ready(Some(event)),
+                Polled::Yielded => yielded += 1,
+                Polled::Pending | Polled::Gone => {}
             }
         }
         self.take_wakes();
         // Only the sources ready now are polled; sources woken during this
         // call wait for the next one.
         for _ in 0..self.run.len() {
+            if yielded >= 2 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
             let id = self.run.pop_front().expect("counted");
             self.streak = 0;
             match self.poll_source(id) {
-                Some(Event::Ended(_)) if !report_ends => {}
-                Some(event) => return Poll::Ready(Some(event)),
-                None => {}
+                Polled::Event(Event::Ended(_)) if !report_ends => {}
+                Polled::Event(event) => return Poll::Ready(Some(event)),
+                Polled::Yielded => yielded += 1,
+                Polled::Pending | Polled::Gone => {}
             }
         }
         if self.len == 0 {
@@ -499,14 +530,14 @@ impl<S: Stream> Gather<S> {
     /// follows: the rest of its turn, the back of the line, or nothing until
     /// it is woken.
     #[inline(always)]
-    fn poll_source(&mut self, id: SourceId) -> Option<Event<S::Item>> {
+    fn poll_source(&mut self, id: SourceId) -> Polled<S::Item> {
         let Some(Slot::Occupied { stream, node }) = self.slots.get_mut(id.slot()) else {
-            return None;
+            return Polled::Gone;
         };
         let waker = match &self.waker {
             // `vacate` drops the cached waker, so a match names a live source.
             Some((last, waker)) if *last == id => waker,
-            _ if node.generation() != id.generation => return None,
+            _ if node.generation() != id.generation => return Polled::Gone,
             _ => &self.waker.insert((id, Waker::from(Arc::clone(node)))).1,
         };
         match stream.as_mut().poll_next(&mut Context::from_waker(waker)) {
@@ -523,16 +554,14 @@ impl<S: Stream> Gather<S> {
                     self.take_wakes();
                     self.run.push_back(id);
                 }
-                Some(Event::Item(id, item))
+                Polled::Event(Event::Item(id, item))
             }
             Poll::Ready(None) => {
                 drop(self.vacate(id));
-                Some(Event::Ended(id))
+                Polled::Event(Event::Ended(id))
             }
-            Poll::Pending => {
-                node.unschedule();
-                None
-            }
+            Poll::Pending if node.unschedule() => Polled::Yielded,
+            Poll::Pending => Polled::Pending,
         }
     }
 

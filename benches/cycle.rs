@@ -1,0 +1,292 @@
+//! W3, sensor cycle time: N simulated sensors whose every read takes
+//! T = 20 ms, read concurrently by each contender, under smol and under
+//! tokio. A cycle is one reading from every sensor; the figure is the mean of
+//! 5 cycles after one warm-up cycle. Every contender uses the same sensor
+//! (`confluo::source::Sensor`) and the runtime's own timer.
+//!
+//! ```text
+//! cargo bench --bench cycle                      # N up to 10,000
+//! CONFLUO_BENCH=full cargo bench --bench cycle   # N up to 1,000,000
+//! ```
+//!
+//! `CONFLUO_BENCH_ONLY=Gather` runs only the contenders whose name holds that
+//! text; `CONFLUO_BENCH_N=100000` only that N. Run without `--bench` (as `cargo test` does), it is a smoke run with
+//! a 1 ms latency that checks every contender delivers every reading.
+
+use std::alloc::System;
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+
+use confluo::source::{Reading, Sensor, SensorFault};
+use futures::stream::{Stream, StreamExt};
+use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+
+#[global_allocator]
+static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+type Item = Result<Reading, SensorFault>;
+type BoxSensor = Pin<Box<dyn Stream<Item = Item> + Send>>;
+
+/// What a contender measured: the mean cycle, and the bytes it held per
+/// sensor after the warm-up cycle (sensors, timers and merge included).
+struct Measured {
+    cycle: Duration,
+    bytes_per_sensor: f64,
+}
+
+/// Runs `rounds` cycles of `n` readings after one warm-up cycle.
+async fn cycles<M: Stream<Item = Item> + Unpin>(
+    mut merged: M,
+    n: usize,
+    rounds: u32,
+    region: Region<'_, System>,
+) -> Measured {
+    for _ in 0..n {
+        merged.next().await.expect("sensors never end").ok();
+    }
+    let held = region.change();
+    let bytes = held.bytes_allocated as f64 - held.bytes_deallocated as f64;
+    let start = Instant::now();
+    for _ in 0..n * rounds as usize {
+        black_box(merged.next().await.expect("sensors never end")).ok();
+    }
+    Measured {
+        cycle: start.elapsed() / rounds,
+        bytes_per_sensor: bytes / n as f64,
+    }
+}
+
+/// A runtime: how to block on a future, sleep, and spawn.
+trait Runtime {
+    const NAME: &'static str;
+    fn block_on<F: Future>(&self, future: F) -> F::Output;
+    fn sensor(&self, id: u32, latency: Duration) -> BoxSensor;
+    fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) -> Box<dyn Send>;
+}
+
+struct Smol;
+
+impl Runtime for Smol {
+    const NAME: &'static str = "smol";
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        smol::block_on(future)
+    }
+    fn sensor(&self, id: u32, latency: Duration) -> BoxSensor {
+        Box::pin(Sensor::new(id, latency).stream(smol::Timer::after))
+    }
+    fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) -> Box<dyn Send> {
+        Box::new(smol::spawn(future))
+    }
+}
+
+struct Tokio(tokio::runtime::Runtime);
+
+/// Aborts a tokio task when dropped, like a smol task.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Runtime for Tokio {
+    const NAME: &'static str = "tokio";
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+    fn sensor(&self, id: u32, latency: Duration) -> BoxSensor {
+        Box::pin(Sensor::new(id, latency).stream(tokio::time::sleep))
+    }
+    fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) -> Box<dyn Send> {
+        Box::new(AbortOnDrop(self.0.spawn(future)))
+    }
+}
+
+fn sensors<R: Runtime>(runtime: &R, n: usize, latency: Duration) -> Vec<BoxSensor> {
+    (0..n as u32)
+        .map(|id| runtime.sensor(id, latency))
+        .collect()
+}
+
+fn confluo_gather<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
+    let region = Region::new(ALLOCATOR);
+    let merged = confluo::gather(sensors(rt, n, t));
+    rt.block_on(cycles(merged, n, rounds, region))
+}
+
+fn select_all<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
+    let region = Region::new(ALLOCATOR);
+    let merged = futures::stream::select_all(sensors(rt, n, t));
+    rt.block_on(cycles(merged, n, rounds, region))
+}
+
+fn merge<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
+    use futures_concurrency::stream::Merge;
+    let region = Region::new(ALLOCATOR);
+    let merged = sensors(rt, n, t).merge();
+    rt.block_on(cycles(merged, n, rounds, region))
+}
+
+fn stream_map<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
+    let region = Region::new(ALLOCATOR);
+    let mut map = tokio_stream::StreamMap::with_capacity(n);
+    for (key, sensor) in sensors(rt, n, t).into_iter().enumerate() {
+        map.insert(key, sensor);
+    }
+    rt.block_on(cycles(map.map(|(_, reading)| reading), n, rounds, region))
+}
+
+/// What many users write: a task per sensor, sending into one channel.
+fn task_per_sensor<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
+    let region = Region::new(ALLOCATOR);
+    let (sender, receiver) = async_channel::bounded(n.max(1));
+    let tasks: Vec<Box<dyn Send>> = sensors(rt, n, t)
+        .into_iter()
+        .map(|mut sensor| {
+            let sender = sender.clone();
+            rt.spawn(async move {
+                while let Some(reading) = sensor.next().await {
+                    if sender.send(reading).await.is_err() {
+                        return;
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(sender);
+    let measured = rt.block_on(cycles(Box::pin(receiver), n, rounds, region));
+    drop(tasks);
+    measured
+}
+
+/// Bytes per sensor held by the sensors alone, each with its first read in
+/// flight: what every contender holds too, before its own share.
+fn sensors_alone<R: Runtime>(rt: &R, n: usize, t: Duration) -> f64 {
+    let region = Region::new(ALLOCATOR);
+    let mut all = sensors(rt, n, t);
+    rt.block_on(std::future::poll_fn(|cx| {
+        for sensor in &mut all {
+            assert!(sensor.as_mut().poll_next(cx).is_pending());
+        }
+        std::task::Poll::Ready(())
+    }));
+    let held = region.change();
+    drop(all);
+    (held.bytes_allocated as f64 - held.bytes_deallocated as f64) / n as f64
+}
+
+fn sequential<R: Runtime>(rt: &R, n: usize, t: Duration) -> Duration {
+    let mut all = sensors(rt, n, t);
+    rt.block_on(async {
+        let start = Instant::now();
+        for sensor in &mut all {
+            sensor.next().await.expect("sensors never end").ok();
+        }
+        start.elapsed()
+    })
+}
+
+type Contender<R> = (&'static str, fn(&R, usize, Duration, u32) -> Measured);
+
+fn contenders<R: Runtime>() -> [Contender<R>; 5] {
+    [
+        ("confluo Gather", confluo_gather::<R>),
+        ("futures select_all", select_all::<R>),
+        ("futures-concurrency Merge (Vec)", merge::<R>),
+        ("tokio-stream StreamMap", stream_map::<R>),
+        ("task per sensor + channel", task_per_sensor::<R>),
+    ]
+}
+
+fn selected(name: &str) -> bool {
+    std::env::var("CONFLUO_BENCH_ONLY").map_or(true, |only| name.contains(&only))
+}
+
+fn run<R: Runtime>(rt: &R, bench: bool, sizes: &[usize], latency: Duration, rounds: u32) {
+    if bench {
+        println!("### {}\n", R::NAME);
+        println!(
+            "| N | contender | cycle | × T | beyond T | bytes per sensor | the merge's share |"
+        );
+        println!("|---:|---|---:|---:|---:|---:|---:|");
+    }
+    let only_n: Option<usize> = std::env::var("CONFLUO_BENCH_N")
+        .ok()
+        .and_then(|n| n.parse().ok());
+    for &n in sizes
+        .iter()
+        .filter(|&&n| only_n.map_or(true, |only| only == n))
+    {
+        let alone = if bench {
+            sensors_alone(rt, n, latency)
+        } else {
+            0.0
+        };
+        if bench && n <= 100 {
+            let time = sequential(rt, n, latency);
+            println!(
+                "| {n} | sequential loop (N × T) | {time:.1?} | {:.2} | {:.1?} | {alone:.0} | |",
+                time.as_secs_f64() / latency.as_secs_f64(),
+                time.saturating_sub(latency)
+            );
+        }
+        for (name, contender) in contenders::<R>() {
+            if !selected(name) {
+                continue;
+            }
+            // StreamMap::insert scans every key: building it is O(N²).
+            if name.contains("StreamMap") && n > 100_000 {
+                if bench {
+                    println!("| {n} | {name} | not run: building it takes O(N²) | | | | |");
+                }
+                continue;
+            }
+            if bench {
+                eprint!("  {} N = {n}: {name}...\r", R::NAME);
+            }
+            let m = contender(rt, n, latency, rounds);
+            if bench {
+                eprint!("{:70}\r", "");
+            }
+            if bench {
+                println!(
+                    "| {n} | {name} | {:.1?} | {:.2} | {:.1?} | {:.0} | {:.0} |",
+                    m.cycle,
+                    m.cycle.as_secs_f64() / latency.as_secs_f64(),
+                    m.cycle.saturating_sub(latency),
+                    m.bytes_per_sensor,
+                    m.bytes_per_sensor - alone
+                );
+            }
+        }
+    }
+    if bench {
+        println!();
+    }
+}
+
+fn main() {
+    let bench = std::env::args().any(|arg| arg == "--bench");
+    let full = std::env::var("CONFLUO_BENCH").as_deref() == Ok("full");
+    let (sizes, latency, rounds): (&[usize], _, _) = match (bench, full) {
+        (false, _) => (&[10, 100], Duration::from_millis(1), 1),
+        (true, false) => (&[10, 100, 1_000, 10_000], Duration::from_millis(20), 5),
+        (true, true) => (
+            &[10, 100, 1_000, 10_000, 100_000, 1_000_000],
+            Duration::from_millis(20),
+            5,
+        ),
+    };
+    if bench {
+        println!("## W3 sensor cycle time: T = {latency:?}, {rounds} cycles after a warm-up\n");
+    }
+    run(&Smol, bench, sizes, latency, rounds);
+    let tokio = tokio::runtime::Builder::new_multi_thread()
+        .enable_time()
+        .build()
+        .expect("a tokio runtime");
+    run(&Tokio(tokio), bench, sizes, latency, rounds);
+}
