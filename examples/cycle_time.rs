@@ -10,14 +10,12 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use confluo::gather;
-use futures::stream::{self, Stream, StreamExt};
+use confluo::source::{Reading, Sensor, SensorFault};
+use futures::stream::{Stream, StreamExt};
 
-/// A sensor whose every reading takes one round trip.
-fn sensor(id: u32, round_trip: Duration) -> impl Stream<Item = (u32, u64)> {
-    stream::unfold(0u64, move |reading| async move {
-        smol::Timer::after(round_trip).await;
-        Some(((id, reading), reading + 1))
-    })
+/// A simulated sensor whose every reading takes one round trip.
+fn sensor(id: u32, round_trip: Duration) -> impl Stream<Item = Result<Reading, SensorFault>> {
+    Sensor::new(id, round_trip).stream(smol::Timer::after)
 }
 
 /// One cycle per round: every sensor read once, one after another.
@@ -28,7 +26,7 @@ async fn sequential(sensors: u32, round_trip: Duration, rounds: u32) -> Duration
     let start = Instant::now();
     for _ in 0..rounds {
         for sensor in &mut all {
-            sensor.next().await.expect("sensors never end");
+            sensor.next().await.expect("sensors never end").ok();
         }
     }
     start.elapsed() / rounds
@@ -40,7 +38,7 @@ async fn gathered(sensors: u32, round_trip: Duration, rounds: u32) -> Duration {
     let start = Instant::now();
     for _ in 0..rounds {
         for _ in 0..sensors {
-            all.next().await.expect("sensors never end");
+            all.next().await.expect("sensors never end").ok();
         }
     }
     start.elapsed() / rounds

@@ -102,6 +102,21 @@ enum Polled<T> {
     Gone,
 }
 
+impl<T> Polled<T> {
+    /// The event to report, if any; counts a source that yielded.
+    fn report(self, report_ends: bool, yielded: &mut u32) -> Option<Event<T>> {
+        match self {
+            Polled::Event(Event::Ended(_)) if !report_ends => None,
+            Polled::Event(event) => Some(event),
+            Polled::Yielded => {
+                *yielded += 1;
+                None
+            }
+            Polled::Pending | Polled::Gone => None,
+        }
+    }
+}
+
 /// End of the free list.
 const NONE: u32 = u32::MAX;
 
@@ -491,11 +506,8 @@ impl<S: Stream> Gather<S> {
         // The source in the middle of its turn goes on without looking at
         // the run queue or the wakes: the fast path of a busy source.
         if let Some(id) = self.turn.take() {
-            match self.poll_source(id) {
-                Polled::Event(Event::Ended(_)) if !report_ends => {}
-                Polled::Event(event) => return Poll::Ready(Some(event)),
-                Polled::Yielded => yielded += 1,
-                Polled::Pending | Polled::Gone => {}
+            if let Some(event) = self.poll_source(id).report(report_ends, &mut yielded) {
+                return Poll::Ready(Some(event));
             }
         }
         self.take_wakes();
@@ -508,11 +520,8 @@ impl<S: Stream> Gather<S> {
             }
             let id = self.run.pop_front().expect("counted");
             self.streak = 0;
-            match self.poll_source(id) {
-                Polled::Event(Event::Ended(_)) if !report_ends => {}
-                Polled::Event(event) => return Poll::Ready(Some(event)),
-                Polled::Yielded => yielded += 1,
-                Polled::Pending | Polled::Gone => {}
+            if let Some(event) = self.poll_source(id).report(report_ends, &mut yielded) {
+                return Poll::Ready(Some(event));
             }
         }
         if self.len == 0 {
