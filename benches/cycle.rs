@@ -10,7 +10,8 @@
 //! ```
 //!
 //! `CONFLUO_BENCH_ONLY=Gather` runs only the contenders whose name holds that
-//! text; `CONFLUO_BENCH_N=100000` only that N. Run without `--bench` (as `cargo test` does), it is a smoke run with
+//! text; `CONFLUO_BENCH_N=100000` only that N; `CONFLUO_BENCH_RUNTIME=smol`
+//! (or `tokio`) only that runtime. Run without `--bench` (as `cargo test` does), it is a smoke run with
 //! a 1 ms latency that checks every contender delivers every reading.
 
 use std::alloc::System;
@@ -295,10 +296,15 @@ fn main() {
     if bench {
         println!("## W3 sensor cycle time: T = {latency:?}, {rounds} cycles after a warm-up\n");
     }
-    run(&Smol, bench, sizes, latency, rounds);
-    let tokio = tokio::runtime::Builder::new_multi_thread()
-        .enable_time()
-        .build()
-        .expect("a tokio runtime");
-    run(&Tokio(tokio), bench, sizes, latency, rounds);
+    let runtime = std::env::var("CONFLUO_BENCH_RUNTIME").unwrap_or_default();
+    if runtime != "tokio" {
+        run(&Smol, bench, sizes, latency, rounds);
+    }
+    if runtime != "smol" {
+        let tokio = tokio::runtime::Builder::new_multi_thread()
+            .enable_time()
+            .build()
+            .expect("a tokio runtime");
+        run(&Tokio(tokio), bench, sizes, latency, rounds);
+    }
 }
