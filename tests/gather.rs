@@ -529,3 +529,43 @@ fn debug_shows_counts_not_sources() {
     let gather = gather([stream::iter([1])]);
     assert_eq!(format!("{gather:?}"), "Gather { len: 1, ready: 1, .. }");
 }
+
+#[test]
+fn wakes_from_many_threads_across_many_sources_deliver_every_item() {
+    // Ten thousand sources span several chunks of woken bits; four threads
+    // feed them in interleaved order while the Gather drains.
+    const SOURCES: usize = 10_000;
+    const ITEMS: usize = 5;
+    let counters = Counters::new();
+    let (sources, handles): (Vec<_>, Vec<_>) = (0..SOURCES)
+        .map(|_| manual::<(usize, usize)>(&counters))
+        .unzip();
+    let gather = gather(sources);
+    let handles = std::sync::Arc::new(handles);
+    let feeders: Vec<_> = (0..4)
+        .map(|t| {
+            let handles = std::sync::Arc::clone(&handles);
+            std::thread::spawn(move || {
+                for i in 0..ITEMS {
+                    for s in (t..SOURCES).step_by(4) {
+                        handles[s].send((s, i));
+                    }
+                }
+                for s in (t..SOURCES).step_by(4) {
+                    handles[s].close();
+                }
+            })
+        })
+        .collect();
+    let items: Vec<(usize, usize)> = futures::executor::block_on(gather.collect());
+    for feeder in feeders {
+        feeder.join().unwrap();
+    }
+    assert_eq!(items.len(), SOURCES * ITEMS);
+    let mut next = vec![0; SOURCES];
+    for (s, i) in items {
+        assert_eq!(i, next[s], "source {s} out of order");
+        next[s] += 1;
+    }
+    assert!(next.iter().all(|&n| n == ITEMS));
+}

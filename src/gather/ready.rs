@@ -1,20 +1,26 @@
-//! The wake machinery behind [`Gather`](super::Gather): per-source wakers and
-//! the shared queue of woken sources.
+//! The wake machinery behind [`Gather`](super::Gather): per-source wakers,
+//! and woken bits gathered in chunks.
 //!
-//! A wake costs O(1): it sets the source's `WOKEN` bit and, if the bit was
-//! clear, pushes the source's slot index onto a lock-free queue and wakes the
-//! task that polls the `Gather`. The `Gather` drains that queue, so a poll costs
-//! O(sources woken), never O(sources).
+//! Slots are grouped in chunks of 64, each with a word of woken bits. A wake
+//! costs O(1): it sets the source's `WOKEN` bit (so a source is marked at
+//! most once until it is drained), sets its bit in its chunk's word and, if
+//! the chunk was not queued yet, pushes the chunk onto a lock-free queue and
+//! wakes the task that polls the `Gather`. The `Gather` drains queued chunks
+//! a word at a time, so a poll costs O(sources woken), never O(sources), and
+//! a burst of wakes costs one queue entry per 64 sources, not one per source.
 //!
 //! Lost wakes are ruled out by the same handshake as an `AtomicWaker`: before it
 //! returns `Pending`, the `Gather` stores its task's waker, then (after a
-//! `SeqCst` fence) looks at the queue once more; a wake pushes its index, then
+//! `SeqCst` fence) looks at the queue once more; a wake pushes its chunk, then
 //! (after a `SeqCst` fence) takes the stored waker. Whichever fence comes
-//! second sees the other side's write.
+//! second sees the other side's write. Within a chunk, the drain clears the
+//! chunk's `queued` flag before it takes the word, and a wake sets its bit
+//! before it looks at `queued` (all `SeqCst`): either the drain sees the bit,
+//! or the wake sees the flag clear and queues the chunk again.
 
 use alloc::sync::Arc;
 use alloc::task::Wake;
-use core::sync::atomic::{fence, AtomicU32, Ordering};
+use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
 use core::task::Waker;
 
 use concurrent_queue::ConcurrentQueue;
@@ -22,8 +28,8 @@ use concurrent_queue::ConcurrentQueue;
 /// State shared by a `Gather` and the wakers of all its sources.
 #[derive(Debug)]
 pub(super) struct Shared {
-    /// Slot indices of woken sources, in wake order. Closed when the `Gather`
-    /// is dropped, so late wakes stop at a failed push.
+    /// Chunks with woken sources, in wake order. Closed when the `Gather` is
+    /// dropped, so late wakes stop at a failed push.
     ready: ConcurrentQueue<u32>,
     /// The waker of the task polling the `Gather`: a one-element queue is a
     /// lock-free cell that a wake can take from any thread.
@@ -38,12 +44,12 @@ impl Shared {
         })
     }
 
-    /// The next woken slot index, if any.
+    /// The next chunk with woken sources, if any.
     pub(super) fn pop_ready(&self) -> Option<u32> {
         self.ready.pop().ok()
     }
 
-    /// How many wakes wait to be drained (stale ones included).
+    /// How many chunks wait to be drained.
     pub(super) fn ready_len(&self) -> usize {
         self.ready.len()
     }
@@ -85,16 +91,58 @@ impl Shared {
         self.task.close();
     }
 
-    fn push_ready(&self, index: u32) {
-        if self.ready.push(index).is_ok() {
+    fn push_ready(&self, chunk: u32) {
+        if self.ready.push(chunk).is_ok() {
             fence(Ordering::SeqCst);
             self.wake_task();
         }
     }
 }
 
+/// Slots per chunk: one word of woken bits.
+pub(super) const CHUNK: usize = 64;
+
+/// The woken bits of `CHUNK` consecutive slots.
+#[derive(Debug)]
+pub(super) struct Chunk {
+    shared: Arc<Shared>,
+    id: u32,
+    /// True while the chunk waits in the ready queue.
+    queued: AtomicBool,
+    woken: AtomicU64,
+}
+
+impl Chunk {
+    pub(super) fn new(shared: &Arc<Shared>, id: u32) -> Arc<Self> {
+        Arc::new(Chunk {
+            shared: Arc::clone(shared),
+            id,
+            queued: AtomicBool::new(false),
+            woken: AtomicU64::new(0),
+        })
+    }
+
+    /// Marks the slot at `offset` woken, and queues the chunk if it is not.
+    fn mark(&self, offset: u32) {
+        self.woken.fetch_or(1 << offset, Ordering::SeqCst);
+        // A load first: in a burst, the chunk is queued already.
+        if self.queued.load(Ordering::SeqCst) || self.queued.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        self.shared.push_ready(self.id);
+    }
+
+    /// Takes the woken bits: bit `i` stands for the chunk's slot `i`.
+    pub(super) fn take_woken(&self) -> u64 {
+        // Cleared first: a wake from now on queues the chunk again.
+        self.queued.store(false, Ordering::SeqCst);
+        self.woken.swap(0, Ordering::SeqCst)
+    }
+}
+
 /// Set by a wake, cleared when the `Gather` drains it. While set, further
-/// wakes push nothing, so the ready queue holds at most one entry per source.
+/// wakes cost one atomic operation; it also tells a drained bit of a slot's
+/// new source from a stale one of the source it replaced.
 const WOKEN: u32 = 1 << 31;
 /// Set while the source is in the `Gather`'s run queue or has the turn, so a
 /// drained wake does not queue it twice. Only the `Gather` changes it.
@@ -106,18 +154,20 @@ pub(super) const GENERATION: u32 = SCHEDULED - 1;
 /// counters, so `Gather` adds little per source.
 #[derive(Debug)]
 pub(super) struct Node {
-    shared: Arc<Shared>,
-    index: u32,
+    chunk: Arc<Chunk>,
+    /// The slot's offset in its chunk.
+    offset: u32,
     /// `WOKEN | SCHEDULED | generation`.
     state: AtomicU32,
 }
 
 impl Node {
-    /// A node for slot `index`, scheduled: a new source is polled at once.
-    pub(super) fn new(shared: &Arc<Shared>, index: u32, generation: u32) -> Arc<Self> {
+    /// A node for slot `index` of `chunk`, scheduled: a new source is polled
+    /// at once.
+    pub(super) fn new(chunk: &Arc<Chunk>, index: u32, generation: u32) -> Arc<Self> {
         Arc::new(Node {
-            shared: Arc::clone(shared),
-            index,
+            chunk: Arc::clone(chunk),
+            offset: index % CHUNK as u32,
             state: AtomicU32::new(SCHEDULED | (generation & GENERATION)),
         })
     }
@@ -164,7 +214,7 @@ impl Wake for Node {
 
     fn wake_by_ref(self: &Arc<Self>) {
         if self.state.fetch_or(WOKEN, Ordering::AcqRel) & WOKEN == 0 {
-            self.shared.push_ready(self.index);
+            self.chunk.mark(self.offset);
         }
     }
 }

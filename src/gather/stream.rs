@@ -9,7 +9,7 @@ use core::task::{Context, Poll, Waker};
 
 use futures_core::stream::{FusedStream, Stream};
 
-use super::ready::{Node, Shared, GENERATION};
+use super::ready::{Chunk, Node, Shared, CHUNK, GENERATION};
 
 /// Identifies one source inside a [`Gather`].
 ///
@@ -200,6 +200,8 @@ pub struct Gather<S> {
     /// changes.
     task_waker: Option<Waker>,
     shared: Arc<Shared>,
+    /// The woken bits of every `CHUNK` slots, made as slots are.
+    chunks: Vec<Arc<Chunk>>,
 }
 
 /// Drives every stream of `sources` concurrently and yields their items as
@@ -274,6 +276,7 @@ impl<S> Gather<S> {
             waker: None,
             task_waker: None,
             shared: Shared::new(),
+            chunks: Vec::new(),
         }
     }
 
@@ -344,7 +347,11 @@ impl<S> Gather<S> {
                 Slot::Occupied { .. } => unreachable!("the free list names vacant slots"),
             },
         };
-        let node = Node::new(&self.shared, index, generation);
+        let chunk = index as usize / CHUNK;
+        if chunk == self.chunks.len() {
+            self.chunks.push(Chunk::new(&self.shared, chunk as u32));
+        }
+        let node = Node::new(&self.chunks[chunk], index, generation);
         self.slots[index as usize] = Slot::Occupied {
             stream: Box::pin(stream),
             node,
@@ -584,17 +591,22 @@ impl<S: Stream> Gather<S> {
         // Bounded by what is queued now, so wakes that keep coming from other
         // threads cannot hold this call.
         for _ in 0..self.shared.ready_len() {
-            let Some(index) = self.shared.pop_ready() else {
+            let Some(chunk) = self.shared.pop_ready() else {
                 break;
             };
-            let Some(Slot::Occupied { node, .. }) = self.slots.get(index as usize) else {
-                continue;
-            };
-            if node.take_wake() {
-                self.run.push_back(SourceId {
-                    index,
-                    generation: node.generation(),
-                });
+            let mut woken = self.chunks[chunk as usize].take_woken();
+            while woken != 0 {
+                let index = chunk as usize * CHUNK + woken.trailing_zeros() as usize;
+                woken &= woken - 1;
+                let Some(Slot::Occupied { node, .. }) = self.slots.get(index) else {
+                    continue;
+                };
+                if node.take_wake() {
+                    self.run.push_back(SourceId {
+                        index: index as u32,
+                        generation: node.generation(),
+                    });
+                }
             }
         }
     }
