@@ -84,9 +84,13 @@
 //!
 //! # Features
 //!
-//! - `std` (default): implies `alloc`; the parts that need threads.
-//! - `alloc`: [`Gather`], [`gather_all()`], [`try_gather_all()`] and the
-//!   bridge (its blocking `Iterator` side needs `std`).
+//! - `std` (default): implies `alloc`; the parts that need threads:
+//!   `source::from_blocking`, the bridge's blocking `Iterator`, and the
+//!   `Release::Panicked` reason of guards.
+//! - `alloc`: `Gather`, `gather_all()`, `try_gather_all()`,
+//!   `guard::close_all` and the bridge.
+//! - With neither, `core` only: the sources `from_read`, `from_iter` and
+//!   `Sensor`, and the guards.
 //!
 //! Without default features the crate is `#![no_std]`. Everything here works
 //! on any executor: smol, tokio, `futures::executor`, or one of your own.
