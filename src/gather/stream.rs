@@ -134,8 +134,9 @@ const NONE: u32 = u32::MAX;
 /// the back of the line, behind every source that was woken meanwhile. No
 /// source can starve another, whatever its id or speed: a woken source waits
 /// at most one turn of each source ahead of it. Items of one source keep their
-/// order; items of different sources interleave in the order their sources
-/// became ready.
+/// order. Sources join the line as they are woken, in groups of 64
+/// neighbouring slots (in slot order within a group), so sources woken at
+/// nearly the same moment may swap places.
 ///
 /// One call to `poll_next` polls each ready source at most once. A source that
 /// keeps waking itself therefore cannot make `Gather` loop: its wake is
@@ -163,9 +164,10 @@ const NONE: u32 = u32::MAX;
 /// # Memory
 ///
 /// Each source is boxed (so it need not be `Unpin`). Beside it, `Gather`
-/// keeps 48 bytes per source on 64-bit targets: a 16-byte slot and a 32-byte
-/// waker allocation. Sources that are ready at the same moment also take 8
-/// bytes each in the run queue, whose capacity is kept for the next burst.
+/// keeps 48 bytes per source on 64-bit targets (a 16-byte slot and a 32-byte
+/// waker allocation) and under a byte for woken bits. Sources that are ready
+/// at the same moment also take 8 bytes each in the run queue, whose capacity
+/// is kept for the next burst.
 ///
 /// # Examples
 ///
