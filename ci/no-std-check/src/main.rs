@@ -1,5 +1,5 @@
-//! A `no_std` program that gathers streams, pumps them through a bridge, and
-//! checks what it got.
+//! A `no_std` program that gathers streams, pumps them through a bridge,
+//! guards a source, and checks what it got.
 //!
 //! It owns its entry point (the C `main`), its panic handler and its
 //! allocator (the C library's `aligned_alloc`), as an embedded program would.
@@ -13,6 +13,8 @@ use core::alloc::{GlobalAlloc, Layout};
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
+use confluo::guard::{guard, Release};
+use confluo::source::{from_iter, from_read};
 use confluo::{bridge, gather, gather_all, Gather};
 use futures_core::Stream;
 
@@ -117,6 +119,32 @@ fn bridged() -> u64 {
     }
 }
 
+/// Guards and the `core` sources: a guarded in-memory source ends and is
+/// released once, as ended; a repeated read ends on `None`.
+fn guarded() -> bool {
+    let released = core::cell::Cell::new(None);
+    let mut source = guard(from_iter(0..100u32), |why| released.set(Some(why)));
+    let mut total = 0;
+    while let Some(n) = block_on(core::future::poll_fn(|cx| {
+        Pin::new(&mut source).poll_next(cx)
+    })) {
+        total += n;
+    }
+    let mut reads = 0;
+    let mut read = core::pin::pin!(from_read(|| {
+        reads += 1;
+        let reading = reads;
+        async move { (reading <= 3).then_some(reading) }
+    }));
+    let mut read_total = 0;
+    while let Some(n) = block_on(core::future::poll_fn(|cx| {
+        Pin::new(&mut read).poll_next(cx)
+    })) {
+        read_total += n;
+    }
+    total == 4950 && released.get() == Some(Release::Ended) && read_total == 6
+}
+
 fn check() -> bool {
     let sources = (0..100).map(|_| Countdown {
         n: 10,
@@ -124,7 +152,10 @@ fn check() -> bool {
     });
     let total = block_on(sum(gather(sources)));
     let outputs: Vec<u32> = block_on(gather_all((0..50).map(|i| async move { i * 2 })));
-    total == 100 * 45 && outputs.iter().copied().eq((0..50).map(|i| i * 2)) && bridged() == 10 * 45
+    total == 100 * 45
+        && outputs.iter().copied().eq((0..50).map(|i| i * 2))
+        && bridged() == 10 * 45
+        && guarded()
 }
 
 #[no_mangle]
