@@ -17,13 +17,11 @@ use std::time::{Duration, Instant};
 use confluo::Bridge;
 use futures::stream;
 
-const CAPACITY: usize = 1024;
-
 /// One contender's run: the sum of what the consumer got, and the time.
 type Run<'a> = &'a dyn Fn() -> (u64, Duration);
 
-fn raw(records: u64) -> (u64, Duration) {
-    let (sender, receiver) = async_channel::bounded(CAPACITY);
+fn raw(records: u64, capacity: usize) -> (u64, Duration) {
+    let (sender, receiver) = async_channel::bounded(capacity);
     let start = Instant::now();
     let consumer = thread::spawn(move || {
         let mut sum = 0u64;
@@ -42,8 +40,8 @@ fn raw(records: u64) -> (u64, Duration) {
     (black_box(sum), start.elapsed())
 }
 
-fn bridged(records: u64, batch: usize) -> (u64, Duration) {
-    let (producer, consumer) = Bridge::new(NonZeroUsize::new(CAPACITY).unwrap())
+fn bridged(records: u64, capacity: usize, batch: usize) -> (u64, Duration) {
+    let (producer, consumer) = Bridge::new(NonZeroUsize::new(capacity).unwrap())
         .batch(NonZeroUsize::new(batch).unwrap())
         .open();
     let start = Instant::now();
@@ -57,12 +55,26 @@ fn bridged(records: u64, batch: usize) -> (u64, Duration) {
 fn main() {
     let bench = std::env::args().any(|arg| arg == "--bench");
     let (records, reps) = if bench { (2_000_000, 5) } else { (10_000, 1) };
+    for capacity in [1_024, 16_384] {
+        measure(records, reps, capacity, bench);
+    }
+}
+
+fn measure(records: u64, reps: usize, capacity: usize, bench: bool) {
     let expected = records * (records - 1) / 2;
     let contenders: [(&str, Run<'_>); 4] = [
-        ("raw async-channel send + recv_blocking", &|| raw(records)),
-        ("bridge, one record per message", &|| bridged(records, 1)),
-        ("bridge, batches of up to 64", &|| bridged(records, 64)),
-        ("bridge, batches of up to 256", &|| bridged(records, 256)),
+        ("raw async-channel send + recv_blocking", &|| {
+            raw(records, capacity)
+        }),
+        ("bridge, one record per message", &|| {
+            bridged(records, capacity, 1)
+        }),
+        ("bridge, batches of up to 64", &|| {
+            bridged(records, capacity, 64)
+        }),
+        ("bridge, batches of up to 256", &|| {
+            bridged(records, capacity, 256)
+        }),
     ];
     let mut times = vec![Vec::new(); contenders.len()];
     for _ in 0..reps {
@@ -75,7 +87,7 @@ fn main() {
     if !bench {
         return;
     }
-    println!("## Bridge: {records} records to one consumer thread, capacity {CAPACITY}, {reps} repetitions\n");
+    println!("## Bridge: {records} records to one consumer thread, capacity {capacity}, {reps} repetitions\n");
     println!("| contender | million records/s (median) | × raw: median | min | max |");
     println!("|---|---:|---:|---:|---:|");
     for (c, (name, _)) in contenders.iter().enumerate() {
@@ -98,4 +110,5 @@ fn main() {
             ratios[reps - 1]
         );
     }
+    println!();
 }

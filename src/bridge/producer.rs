@@ -280,7 +280,10 @@ impl<T> Producer<T> {
                 self.count_sent(1);
                 Ok(())
             }
-            Err(ChannelError::Full(Message::One(record))) => Err(TrySendError::Full(record)),
+            Err(ChannelError::Full(Message::One(record))) => {
+                self.saw_full();
+                Err(TrySendError::Full(record))
+            }
             Err(ChannelError::Closed(Message::One(record))) => Err(TrySendError::Closed(record)),
             Err(_) => unreachable!("sent one"),
         }
@@ -357,6 +360,7 @@ impl<T> Producer<T> {
             Err(ChannelError::Closed(message)) => return Err(message),
             Err(ChannelError::Full(message)) => message,
         };
+        self.saw_full();
         #[cfg(feature = "std")]
         let start = std::time::Instant::now();
         let sent = self.sender.send(message).await;
@@ -373,8 +377,14 @@ impl<T> Producer<T> {
         }
     }
 
+    /// The channel is full: the high-water mark is the whole channel.
+    fn saw_full(&self) {
+        let capacity = self.sender.capacity().unwrap_or(usize::MAX);
+        self.stats.saw_depth(capacity, self.bridge.batch.get());
+    }
+
     fn count_sent(&self, records: usize) {
         self.stats
-            .sent(records, self.sender.len(), self.bridge.batch.get());
+            .sent(records, self.bridge.batch.get(), || self.sender.len());
     }
 }
