@@ -109,7 +109,11 @@ impl Bridge {
     /// Moves up to `records` records per channel message when a pump finds
     /// them ready at once, for throughput. Consumers still see one record at
     /// a time; a partial batch is sent as soon as the stream has nothing
-    /// ready, so batching adds no latency.
+    /// ready, so batching adds no latency. Give the bridge room for many
+    /// batches (a capacity of a few hundred batches or more): with room for
+    /// only a few, the consumer thread drains them, parks, and is woken once
+    /// per batch, which costs most of what batching saves (see
+    /// `BENCHMARKS.md`).
     ///
     /// # Examples
     ///
