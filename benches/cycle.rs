@@ -11,7 +11,10 @@
 //!
 //! `CONFLUO_BENCH_ONLY=Gather` runs only the contenders whose name holds that
 //! text; `CONFLUO_BENCH_N=100000` only that N; `CONFLUO_BENCH_RUNTIME=smol`
-//! (or `tokio`) only that runtime. Run without `--bench` (as `cargo test` does), it is a smoke run with
+//! (or `tokio`) only that runtime; `CONFLUO_BENCH_TOKIO=current_thread` runs
+//! tokio's current-thread scheduler instead of its multi-thread one, and
+//! `current_thread_unconstrained` (or `multi_thread_unconstrained`) runs the
+//! ingestion future inside `tokio::task::unconstrained`. Run without `--bench` (as `cargo test` does), it is a smoke run with
 //! a 1 ms latency that checks every contender delivers every reading.
 
 use std::alloc::System;
@@ -82,7 +85,11 @@ impl Runtime for Smol {
     }
 }
 
-struct Tokio(tokio::runtime::Runtime);
+struct Tokio {
+    runtime: tokio::runtime::Runtime,
+    /// Runs the ingestion future inside `tokio::task::unconstrained`.
+    unconstrained: bool,
+}
 
 /// Aborts a tokio task when dropped, like a smol task.
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -96,13 +103,16 @@ impl Drop for AbortOnDrop {
 impl Runtime for Tokio {
     const NAME: &'static str = "tokio";
     fn block_on<F: Future>(&self, future: F) -> F::Output {
-        self.0.block_on(future)
+        if self.unconstrained {
+            return self.runtime.block_on(tokio::task::unconstrained(future));
+        }
+        self.runtime.block_on(future)
     }
     fn sensor(&self, id: u32, latency: Duration) -> BoxSensor {
         Box::pin(Sensor::new(id, latency).stream(tokio::time::sleep))
     }
     fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) -> Box<dyn Send> {
-        Box::new(AbortOnDrop(self.0.spawn(future)))
+        Box::new(AbortOnDrop(self.runtime.spawn(future)))
     }
 }
 
@@ -301,10 +311,22 @@ fn main() {
         run(&Smol, bench, sizes, latency, rounds);
     }
     if runtime != "smol" {
-        let tokio = tokio::runtime::Builder::new_multi_thread()
-            .enable_time()
-            .build()
-            .expect("a tokio runtime");
-        run(&Tokio(tokio), bench, sizes, latency, rounds);
+        let flavor = std::env::var("CONFLUO_BENCH_TOKIO").unwrap_or_default();
+        let runtime = if flavor.starts_with("current_thread") {
+            tokio::runtime::Builder::new_current_thread()
+        } else {
+            tokio::runtime::Builder::new_multi_thread()
+        }
+        .enable_time()
+        .build()
+        .expect("a tokio runtime");
+        let tokio = Tokio {
+            runtime,
+            unconstrained: flavor.ends_with("unconstrained"),
+        };
+        if bench && !flavor.is_empty() {
+            println!("tokio flavor: {flavor}\n");
+        }
+        run(&tokio, bench, sizes, latency, rounds);
     }
 }

@@ -145,21 +145,20 @@ const NONE: u32 = u32::MAX;
 /// # Cooperative scheduling
 ///
 /// A source that returns `Pending` after waking itself is yielding to the
-/// executor: tokio's resources do that once the task has spent its
-/// cooperative budget, and so does [`source::from_iter`](crate::source::from_iter).
-/// When two sources in one call do, `Gather` yields too (it wakes its task and
-/// returns `Pending`) instead of polling every other ready source only to be
-/// told the same. So under tokio a `Gather` needs no `unconstrained`: each
-/// task poll reads about one budget's worth of sources, and the rest follow
-/// in the next polls.
+/// executor, as [`source::from_iter`](crate::source::from_iter) does, and as
+/// tokio's resources do once the task has spent its cooperative budget (when
+/// they wake at once). When two sources in one call do, `Gather` yields too
+/// (it wakes its task and returns `Pending`) instead of polling every other
+/// ready source only to be told the same.
 ///
-/// # Ending
-///
-/// The stream ends (`None`) when every source has ended, and at once when it
-/// holds no source. Unlike most streams it may be used again after that:
-/// polling an empty `Gather` returns `None` again, and a source pushed later
-/// is polled on the next call (the push wakes a waiting task, so no unrelated
-/// wake is needed).
+/// Under tokio, run the task that drives a large `Gather` inside
+/// `tokio::task::unconstrained`. On the current-thread runtime tokio defers
+/// the wakes of resources whose budget is spent until its next turn, so no
+/// merge can tell, while it polls, that the rest will say `Pending` too:
+/// 100,000 timer-driven sources then take hundreds of round trips per cycle
+/// (`BENCHMARKS.md`, W3). `unconstrained` lifts the budget; the task still
+/// returns `Pending` whenever no source is ready, which for an ingestion task
+/// whose records go to other threads is the right time to yield.
 ///
 /// # Memory
 ///
