@@ -503,6 +503,7 @@ impl<S: Stream> Gather<S> {
     ///
     /// With `report_ends` false, the ends of sources are passed over and the
     /// turns go on, so one call still polls each source at most once.
+    #[inline]
     fn poll_turns(
         &mut self,
         cx: &mut Context<'_>,
@@ -512,12 +513,25 @@ impl<S: Stream> Gather<S> {
         // to the executor, and so does `Gather` once two of them did.
         let mut yielded = 0;
         // The source in the middle of its turn goes on without looking at
-        // the run queue or the wakes: the fast path of a busy source.
+        // the run queue or the wakes: the fast path of a busy source, small
+        // enough to inline into the caller's loop.
         if let Some(id) = self.turn.take() {
             if let Some(event) = self.poll_source(id).report(report_ends, &mut yielded) {
                 return Poll::Ready(Some(event));
             }
         }
+        self.poll_round(cx, report_ends, yielded)
+    }
+
+    /// The rest of a call: the sources woken or waiting in line, each polled
+    /// at most once.
+    #[inline(never)]
+    fn poll_round(
+        &mut self,
+        cx: &mut Context<'_>,
+        report_ends: bool,
+        mut yielded: u32,
+    ) -> Poll<Option<Event<S::Item>>> {
         self.take_wakes();
         // Only the sources ready now are polled; sources woken during this
         // call wait for the next one.
@@ -566,10 +580,7 @@ impl<S: Stream> Gather<S> {
                 if self.streak < Self::TURN {
                     self.turn = Some(id);
                 } else {
-                    // Sources woken during the turn go first.
-                    self.streak = 0;
-                    self.take_wakes();
-                    self.run.push_back(id);
+                    self.end_turn(id);
                 }
                 Polled::Event(Event::Item(id, item))
             }
@@ -580,6 +591,15 @@ impl<S: Stream> Gather<S> {
             Poll::Pending if node.unschedule() => Polled::Yielded,
             Poll::Pending => Polled::Pending,
         }
+    }
+
+    /// Sends the source that used up its turn to the back of the line,
+    /// behind the sources woken during the turn.
+    #[inline(never)]
+    fn end_turn(&mut self, id: SourceId) {
+        self.streak = 0;
+        self.take_wakes();
+        self.run.push_back(id);
     }
 
     /// Moves the sources woken since the last call to the back of the run
@@ -640,6 +660,7 @@ impl<S> fmt::Debug for Gather<S> {
 impl<S: Stream> Stream for Gather<S> {
     type Item = S::Item;
 
+    #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         self.get_mut()
             .poll_turns(cx, false)
