@@ -144,11 +144,8 @@ impl Chunk {
 /// wakes cost one atomic operation; it also tells a drained bit of a slot's
 /// new source from a stale one of the source it replaced.
 const WOKEN: u32 = 1 << 31;
-/// Set while the source is in the `Gather`'s run queue or has the turn, so a
-/// drained wake does not queue it twice. Only the `Gather` changes it.
-const SCHEDULED: u32 = 1 << 30;
 /// The low bits hold the source's generation, fixed for the node's life.
-pub(super) const GENERATION: u32 = SCHEDULED - 1;
+pub(super) const GENERATION: u32 = WOKEN - 1;
 
 /// One source's waker and scheduling state: 16 bytes beside the `Arc`'s two
 /// counters, so `Gather` adds little per source.
@@ -157,18 +154,17 @@ pub(super) struct Node {
     chunk: Arc<Chunk>,
     /// The slot's offset in its chunk.
     offset: u32,
-    /// `WOKEN | SCHEDULED | generation`.
+    /// `WOKEN | generation`.
     state: AtomicU32,
 }
 
 impl Node {
-    /// A node for slot `index` of `chunk`, scheduled: a new source is polled
-    /// at once.
+    /// A node for slot `index` of `chunk`.
     pub(super) fn new(chunk: &Arc<Chunk>, index: u32, generation: u32) -> Arc<Self> {
         Arc::new(Node {
             chunk: Arc::clone(chunk),
             offset: index % CHUNK as u32,
-            state: AtomicU32::new(SCHEDULED | (generation & GENERATION)),
+            state: AtomicU32::new(generation & GENERATION),
         })
     }
 
@@ -176,28 +172,16 @@ impl Node {
         self.state.load(Ordering::Relaxed) & GENERATION
     }
 
-    /// Consumes a pending wake. True if the source must be queued: it was
-    /// woken and is not queued already (it is marked queued now).
+    /// Consumes a pending wake; true if there was one.
     pub(super) fn take_wake(&self) -> bool {
-        let mut queue = false;
-        let _ = self
-            .state
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |state| {
-                queue = state & WOKEN != 0 && state & SCHEDULED == 0;
-                Some(if queue {
-                    state & !WOKEN | SCHEDULED
-                } else {
-                    state & !WOKEN
-                })
-            });
-        queue
+        self.state.fetch_and(!WOKEN, Ordering::AcqRel) & WOKEN != 0
     }
 
-    /// The source returned `Pending`: only a wake queues it again. Returns
-    /// true if it was woken meanwhile, during its own poll as a rule: the way
-    /// a source yields to the executor (tokio's budget, `FromIter`).
-    pub(super) fn unschedule(&self) -> bool {
-        self.state.fetch_and(!SCHEDULED, Ordering::Relaxed) & WOKEN != 0
+    /// True if a wake is pending: right after a poll that returned `Pending`,
+    /// the source woke itself during the poll, as a rule; the way a source
+    /// yields to the executor (tokio's budget, `FromIter`).
+    pub(super) fn is_woken(&self) -> bool {
+        self.state.load(Ordering::Acquire) & WOKEN != 0
     }
 
     /// Makes every later wake a no-op: the source is gone. A plain store:

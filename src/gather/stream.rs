@@ -117,6 +117,20 @@ impl<T> Polled<T> {
     }
 }
 
+/// Bit `index` of a bitset.
+fn bit(bits: &[u64], index: usize) -> bool {
+    bits[index / 64] & (1 << (index % 64)) != 0
+}
+
+fn set_bit(bits: &mut [u64], index: usize, on: bool) {
+    let mask = 1 << (index % 64);
+    if on {
+        bits[index / 64] |= mask;
+    } else {
+        bits[index / 64] &= !mask;
+    }
+}
+
 /// End of the free list.
 const NONE: u32 = u32::MAX;
 
@@ -203,6 +217,10 @@ pub struct Gather<S> {
     shared: Arc<Shared>,
     /// The woken bits of every `CHUNK` slots, made as slots are.
     chunks: Vec<Arc<Chunk>>,
+    /// A bit per slot, set while its source is in the run queue or has the
+    /// turn, so a wake does not queue it twice. Only `Gather` uses it, so it
+    /// needs no atomics.
+    scheduled: Vec<u64>,
 }
 
 /// Drives every stream of `sources` concurrently and yields their items as
@@ -278,6 +296,7 @@ impl<S> Gather<S> {
             task_waker: None,
             shared: Shared::new(),
             chunks: Vec::new(),
+            scheduled: Vec::new(),
         }
     }
 
@@ -351,6 +370,7 @@ impl<S> Gather<S> {
         let chunk = index as usize / CHUNK;
         if chunk == self.chunks.len() {
             self.chunks.push(Chunk::new(&self.shared, chunk as u32));
+            self.scheduled.push(0);
         }
         let node = Node::new(&self.chunks[chunk], index, generation);
         self.slots[index as usize] = Slot::Occupied {
@@ -359,6 +379,7 @@ impl<S> Gather<S> {
         };
         self.len += 1;
         let id = SourceId { index, generation };
+        set_bit(&mut self.scheduled, index as usize, true);
         self.run.push_back(id);
         self.shared.wake_task();
         id
@@ -409,6 +430,7 @@ impl<S> Gather<S> {
             unreachable!("vacate an occupied slot")
         };
         node.retire();
+        set_bit(&mut self.scheduled, id.slot(), false);
         if matches!(&self.waker, Some((last, _)) if *last == id) {
             self.waker = None;
         }
@@ -588,8 +610,15 @@ impl<S: Stream> Gather<S> {
                 drop(self.vacate(id));
                 Polled::Event(Event::Ended(id))
             }
-            Poll::Pending if node.unschedule() => Polled::Yielded,
-            Poll::Pending => Polled::Pending,
+            Poll::Pending => {
+                // Only a wake queues it again.
+                set_bit(&mut self.scheduled, id.slot(), false);
+                if node.is_woken() {
+                    Polled::Yielded
+                } else {
+                    Polled::Pending
+                }
+            }
         }
     }
 
@@ -622,7 +651,8 @@ impl<S: Stream> Gather<S> {
                 let Some(Slot::Occupied { node, .. }) = self.slots.get(index) else {
                     continue;
                 };
-                if node.take_wake() {
+                if node.take_wake() && !bit(&self.scheduled, index) {
+                    set_bit(&mut self.scheduled, index, true);
                     self.run.push_back(SourceId {
                         index: index as u32,
                         generation: node.generation(),
