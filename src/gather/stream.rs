@@ -16,7 +16,7 @@ use super::ready::{Chunk, Node, Shared, CHUNK, GENERATION};
 /// Ids are unique among the sources a `Gather` holds at one time. An id stays
 /// attached to its source: once the source has ended or was removed, its id is
 /// *stale* and names nothing, even when a later source reuses its slot
-/// (a generation counter tells them apart; it wraps after 2³⁰ reuses of one
+/// (a generation counter tells them apart; it wraps after 2³¹ reuses of one
 /// slot).
 ///
 /// # Examples
