@@ -59,7 +59,7 @@ impl<F: Future> Outputs<F> {
                 Poll::Ready(Some(Event::Item(id, output))) => {
                     self.running.remove(id);
                     // A fresh `Gather` numbers its slots in push order.
-                    return Poll::Ready(Some((id.slot(), output)));
+                    return Poll::Ready(Some((id.index(), output)));
                 }
                 // Unreachable, as each future is removed with its output.
                 Poll::Ready(Some(Event::Ended(_))) => continue,

@@ -23,7 +23,6 @@ use super::ready::{Chunk, Node, Shared, CHUNK, GENERATION};
 ///
 /// ```
 /// use confluo::Gather;
-/// use futures_core::Stream;
 ///
 /// let mut gather = Gather::new();
 /// let a = gather.push(futures::stream::iter([1, 2]));
@@ -39,9 +38,20 @@ pub struct SourceId {
 }
 
 impl SourceId {
-    /// The slot this id points at; ids handed out by a fresh `Gather` count up
-    /// from zero in push order.
-    pub(crate) fn slot(self) -> usize {
+    /// The source's slot: unique among the sources a `Gather` holds at one
+    /// time, and small (slots are reused), so it suits routing a source's
+    /// records, as with [`Router::pump_by`](crate::Router::pump_by). A fresh
+    /// `Gather` numbers its slots from zero in push order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut gather = confluo::Gather::new();
+    /// let first = gather.push(futures::stream::iter([1]));
+    /// let second = gather.push(futures::stream::iter([2]));
+    /// assert_eq!((first.index(), second.index()), (0, 1));
+    /// ```
+    pub fn index(self) -> usize {
         self.index as usize
     }
 }
@@ -411,7 +421,7 @@ impl<S> Gather<S> {
     /// True if `id` names a source that is still there.
     fn contains(&self, id: SourceId) -> bool {
         matches!(
-            self.slots.get(id.slot()),
+            self.slots.get(id.index()),
             Some(Slot::Occupied { node, .. }) if node.generation() == id.generation
         )
     }
@@ -425,12 +435,12 @@ impl<S> Gather<S> {
             next_free: self.free,
         };
         let Slot::Occupied { stream, node } =
-            core::mem::replace(&mut self.slots[id.slot()], vacant)
+            core::mem::replace(&mut self.slots[id.index()], vacant)
         else {
             unreachable!("vacate an occupied slot")
         };
         node.retire();
-        set_bit(&mut self.scheduled, id.slot(), false);
+        set_bit(&mut self.scheduled, id.index(), false);
         if matches!(&self.waker, Some((last, _)) if *last == id) {
             self.waker = None;
         }
@@ -584,7 +594,7 @@ impl<S: Stream> Gather<S> {
     /// it is woken.
     #[inline(always)]
     fn poll_source(&mut self, id: SourceId) -> Polled<S::Item> {
-        let Some(Slot::Occupied { stream, node }) = self.slots.get_mut(id.slot()) else {
+        let Some(Slot::Occupied { stream, node }) = self.slots.get_mut(id.index()) else {
             return Polled::Gone;
         };
         let waker = match &self.waker {
@@ -612,7 +622,7 @@ impl<S: Stream> Gather<S> {
             }
             Poll::Pending => {
                 // Only a wake queues it again.
-                set_bit(&mut self.scheduled, id.slot(), false);
+                set_bit(&mut self.scheduled, id.index(), false);
                 if node.is_woken() {
                     Polled::Yielded
                 } else {
