@@ -154,7 +154,7 @@ const NONE: u32 = u32::MAX;
 /// # Ordering and fairness
 ///
 /// Ready sources take turns, round-robin. A turn lasts until the source
-/// returns `Pending` or has yielded 32 items in a row; then the source goes to
+/// returns `Pending` or has yielded 64 items in a row; then the source goes to
 /// the back of the line, behind every source that was woken meanwhile. No
 /// source can starve another, whatever its id or speed: a woken source waits
 /// at most one turn of each source ahead of it. Items of one source keep their
@@ -282,7 +282,7 @@ impl<S> Gather<S> {
     /// assert!(first[turn..].iter().all(|&c| c == 'b'));
     /// # });
     /// ```
-    pub const TURN: u32 = 32;
+    pub const TURN: u32 = 64;
 
     /// An empty `Gather`; as a stream it ends at once until a source is pushed.
     ///
