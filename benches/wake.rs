@@ -9,7 +9,7 @@
 //! ```
 //!
 //! `CONFLUO_BENCH_ONLY=Gather` runs only the contenders whose name holds that
-//! text (and the oracle).
+//! text (and the oracle); `CONFLUO_BENCH_N=10` only that N.
 //!
 //! Merges whose poll scans every source (`Merge`, `StreamMap`) get fewer
 //! messages at large N (the table says how many), so a run ends in minutes;
@@ -152,7 +152,13 @@ fn main() {
         );
         println!("|---:|---|---:|---:|---:|---:|---:|");
     }
-    for &n in sizes {
+    let only_n: Option<usize> = std::env::var("CONFLUO_BENCH_N")
+        .ok()
+        .and_then(|n| n.parse().ok());
+    for &n in sizes
+        .iter()
+        .filter(|&&n| only_n.map_or(true, |only| only == n))
+    {
         // A scanning merge costs O(N) per message: cap its work near 10⁸ polls.
         let scanning_messages = messages.min((100_000_000 / n).max(100));
         let mut per_message = vec![Vec::new(); CONTENDERS.len()];

@@ -49,11 +49,6 @@ impl Shared {
         self.ready.pop().ok()
     }
 
-    /// How many chunks wait to be drained.
-    pub(super) fn ready_len(&self) -> usize {
-        self.ready.len()
-    }
-
     /// True when a wake arrived that the `Gather` has not drained yet.
     pub(super) fn has_ready(&self) -> bool {
         !self.ready.is_empty()

@@ -648,9 +648,10 @@ impl<S: Stream> Gather<S> {
         if !self.shared.has_ready() {
             return;
         }
-        // Bounded by what is queued now, so wakes that keep coming from other
-        // threads cannot hold this call.
-        for _ in 0..self.shared.ready_len() {
+        // A chunk is queued at most once until it is taken, so this bound
+        // covers every chunk queued now, while wakes that keep coming from
+        // other threads cannot hold this call.
+        for _ in 0..self.chunks.len() {
             let Some(chunk) = self.shared.pop_ready() else {
                 break;
             };
