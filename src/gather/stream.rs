@@ -1,6 +1,7 @@
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
+use alloc::task::Wake;
 use alloc::vec::Vec;
 use core::fmt;
 use core::iter::FromIterator;
@@ -101,6 +102,17 @@ enum Slot<S> {
     },
 }
 
+/// A place in the line of sources waiting for a turn.
+#[derive(Clone, Copy)]
+enum Entry {
+    /// A source that used up its turn and is still ready.
+    Source(SourceId),
+    /// The sources of one chunk that were woken (or pushed) together: bit
+    /// `i` stands for the chunk's slot `i`. One entry for up to 64 sources
+    /// keeps the line small when thousands wake at once.
+    Woken { chunk: u32, bits: u64 },
+}
+
 /// What polling one source gave.
 enum Polled<T> {
     Event(Event<T>),
@@ -188,9 +200,10 @@ const NONE: u32 = u32::MAX;
 ///
 /// Each source is boxed (so it need not be `Unpin`). Beside it, `Gather`
 /// keeps 48 bytes per source on 64-bit targets (a 16-byte slot and a 32-byte
-/// waker allocation) and under a byte for woken bits. Sources that are ready
-/// at the same moment also take 8 bytes each in the run queue, whose capacity
-/// is kept for the next burst.
+/// waker allocation) and about a byte for woken bits. Sources wait for their
+/// turn as bits, 64 to a queue entry; only a source that used up its turn
+/// and is still ready takes a 16-byte entry of its own, and the line keeps
+/// its capacity for the next burst.
 ///
 /// # Examples
 ///
@@ -210,9 +223,10 @@ pub struct Gather<S> {
     slots: Vec<Slot<S>>,
     free: u32,
     len: usize,
-    /// Sources to poll without waiting for a wake, front first. Entries of
-    /// sources removed meanwhile are skipped by their generation.
-    run: VecDeque<SourceId>,
+    /// The line of sources waiting for a turn, front first. Sources removed
+    /// meanwhile are skipped: by their generation, or by their wake having
+    /// been taken.
+    run: VecDeque<Entry>,
     /// The source in the middle of its turn, if any; it is polled first.
     turn: Option<SourceId>,
     /// Items yielded in the current turn.
@@ -383,16 +397,15 @@ impl<S> Gather<S> {
             self.scheduled.push(0);
         }
         let node = Node::new(&self.chunks[chunk], index, generation);
+        // A new source joins the line as if woken, which also wakes a task
+        // waiting on this `Gather`.
+        node.wake_by_ref();
         self.slots[index as usize] = Slot::Occupied {
             stream: Box::pin(stream),
             node,
         };
         self.len += 1;
-        let id = SourceId { index, generation };
-        set_bit(&mut self.scheduled, index as usize, true);
-        self.run.push_back(id);
-        self.shared.wake_task();
-        id
+        SourceId { index, generation }
     }
 
     /// Removes the source with this id and returns it, or `None` if the id is
@@ -565,14 +578,17 @@ impl<S: Stream> Gather<S> {
         mut yielded: u32,
     ) -> Poll<Option<Event<S::Item>>> {
         self.take_wakes();
-        // Only the sources ready now are polled; sources woken during this
-        // call wait for the next one.
-        for _ in 0..self.run.len() {
+        // Only the sources in line now are polled; sources woken during this
+        // call join the line for the next one.
+        let mut entries = self.run.len();
+        while entries > 0 {
             if yielded >= 2 {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            let id = self.run.pop_front().expect("counted");
+            let Some(id) = self.next_in_line(&mut entries) else {
+                continue;
+            };
             self.streak = 0;
             if let Some(event) = self.poll_source(id).report(report_ends, &mut yielded) {
                 return Poll::Ready(Some(event));
@@ -638,12 +654,46 @@ impl<S: Stream> Gather<S> {
     fn end_turn(&mut self, id: SourceId) {
         self.streak = 0;
         self.take_wakes();
-        self.run.push_back(id);
+        self.run.push_back(Entry::Source(id));
     }
 
-    /// Moves the sources woken since the last call to the back of the run
-    /// queue. Stale entries (a source that ended, or whose wake was already
-    /// handled) cost one check.
+    /// The next source at the front of the line that is due a turn, if the
+    /// front entry holds one; `entries` counts down as entries leave.
+    fn next_in_line(&mut self, entries: &mut usize) -> Option<SourceId> {
+        match self.run.front_mut().expect("counted") {
+            Entry::Source(id) => {
+                let id = *id;
+                self.run.pop_front();
+                *entries -= 1;
+                Some(id)
+            }
+            Entry::Woken { chunk, bits } => {
+                let index = *chunk as usize * CHUNK + bits.trailing_zeros() as usize;
+                *bits &= *bits - 1;
+                if *bits == 0 {
+                    self.run.pop_front();
+                    *entries -= 1;
+                }
+                let Some(Slot::Occupied { node, .. }) = self.slots.get(index) else {
+                    return None;
+                };
+                // A source already in line, or whose wake was taken, is not
+                // due another turn.
+                if !node.take_wake() || bit(&self.scheduled, index) {
+                    return None;
+                }
+                set_bit(&mut self.scheduled, index, true);
+                Some(SourceId {
+                    index: index as u32,
+                    generation: node.generation(),
+                })
+            }
+        }
+    }
+
+    /// Moves the sources woken since the last call to the back of the line,
+    /// a chunk's worth at a time. Stale bits (a source that ended, or whose
+    /// wake was already handled) cost one check when their turn comes.
     fn take_wakes(&mut self) {
         if !self.shared.has_ready() {
             return;
@@ -655,20 +705,9 @@ impl<S: Stream> Gather<S> {
             let Some(chunk) = self.shared.pop_ready() else {
                 break;
             };
-            let mut woken = self.chunks[chunk as usize].take_woken();
-            while woken != 0 {
-                let index = chunk as usize * CHUNK + woken.trailing_zeros() as usize;
-                woken &= woken - 1;
-                let Some(Slot::Occupied { node, .. }) = self.slots.get(index) else {
-                    continue;
-                };
-                if node.take_wake() && !bit(&self.scheduled, index) {
-                    set_bit(&mut self.scheduled, index, true);
-                    self.run.push_back(SourceId {
-                        index: index as u32,
-                        generation: node.generation(),
-                    });
-                }
+            let bits = self.chunks[chunk as usize].take_woken();
+            if bits != 0 {
+                self.run.push_back(Entry::Woken { chunk, bits });
             }
         }
     }
@@ -690,10 +729,6 @@ impl<S> fmt::Debug for Gather<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Gather")
             .field("len", &self.len)
-            .field(
-                "ready",
-                &(self.run.len() + usize::from(self.turn.is_some())),
-            )
             .finish_non_exhaustive()
     }
 }
