@@ -23,7 +23,7 @@ use std::hint::black_box;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
-use confluo::source::{Reading, Sensor, SensorFault};
+use confluo::source::{Reading, Sensor, SensorFault, SimulatedSensor};
 use futures::stream::{Stream, StreamExt};
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
@@ -66,7 +66,9 @@ async fn cycles<M: Stream<Item = Item> + Unpin>(
 trait Runtime {
     const NAME: &'static str;
     fn block_on<F: Future>(&self, future: F) -> F::Output;
-    fn sensor(&self, id: u32, latency: Duration) -> BoxSensor;
+    /// The sensor type, with the runtime's timer.
+    type Sensor: Stream<Item = Item> + Send + 'static;
+    fn sensor(&self, id: u32, latency: Duration) -> Self::Sensor;
     fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) -> Box<dyn Send>;
 }
 
@@ -77,8 +79,9 @@ impl Runtime for Smol {
     fn block_on<F: Future>(&self, future: F) -> F::Output {
         smol::block_on(future)
     }
-    fn sensor(&self, id: u32, latency: Duration) -> BoxSensor {
-        Box::pin(Sensor::new(id, latency).stream(smol::Timer::after))
+    type Sensor = SimulatedSensor<fn(Duration) -> smol::Timer, smol::Timer>;
+    fn sensor(&self, id: u32, latency: Duration) -> Self::Sensor {
+        Sensor::new(id, latency).stream(smol::Timer::after as fn(Duration) -> smol::Timer)
     }
     fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) -> Box<dyn Send> {
         Box::new(smol::spawn(future))
@@ -108,23 +111,26 @@ impl Runtime for Tokio {
         }
         self.runtime.block_on(future)
     }
-    fn sensor(&self, id: u32, latency: Duration) -> BoxSensor {
-        Box::pin(Sensor::new(id, latency).stream(tokio::time::sleep))
+    type Sensor = SimulatedSensor<fn(Duration) -> tokio::time::Sleep, tokio::time::Sleep>;
+    fn sensor(&self, id: u32, latency: Duration) -> Self::Sensor {
+        Sensor::new(id, latency).stream(tokio::time::sleep as fn(Duration) -> tokio::time::Sleep)
     }
     fn spawn(&self, future: impl Future<Output = ()> + Send + 'static) -> Box<dyn Send> {
         Box::new(AbortOnDrop(self.runtime.spawn(future)))
     }
 }
 
+/// The sensors, each boxed (as merges that need `Unpin` streams want them).
 fn sensors<R: Runtime>(runtime: &R, n: usize, latency: Duration) -> Vec<BoxSensor> {
     (0..n as u32)
-        .map(|id| runtime.sensor(id, latency))
+        .map(|id| Box::pin(runtime.sensor(id, latency)) as BoxSensor)
         .collect()
 }
 
 fn confluo_gather<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
     let region = Region::new(ALLOCATOR);
-    let merged = confluo::gather(sensors(rt, n, t));
+    // `Gather` boxes each source itself: it takes the sensors as they are.
+    let merged = confluo::gather((0..n as u32).map(|id| rt.sensor(id, t)));
     rt.block_on(cycles(merged, n, rounds, region))
 }
 

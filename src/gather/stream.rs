@@ -241,9 +241,9 @@ pub struct Gather<S> {
     shared: Arc<Shared>,
     /// The woken bits of every `CHUNK` slots, made as slots are.
     chunks: Vec<Arc<Chunk>>,
-    /// A bit per slot, set while its source is in the run queue or has the
-    /// turn, so a wake does not queue it twice. Only `Gather` uses it, so it
-    /// needs no atomics.
+    /// A bit per slot, set while its source has the turn or waits in line
+    /// with an entry of its own, so a wake does not give it a second place.
+    /// Only `Gather` uses it, so it needs no atomics.
     scheduled: Vec<u64>,
 }
 
@@ -558,7 +558,7 @@ impl<S: Stream> Gather<S> {
         // to the executor, and so does `Gather` once two of them did.
         let mut yielded = 0;
         // The source in the middle of its turn goes on without looking at
-        // the run queue or the wakes: the fast path of a busy source, small
+        // the line or the wakes: the fast path of a busy source, small
         // enough to inline into the caller's loop.
         if let Some(id) = self.turn.take() {
             if let Some(event) = self.poll_source(id).report(report_ends, &mut yielded) {
