@@ -289,3 +289,35 @@ fn close_all_closes_concurrently_and_cuts_the_slow_ones_short() {
     expected.extend([3, 4].map(|id| (id, Release::Dropped)));
     assert_eq!(log.all(), expected);
 }
+
+/// Panics when dropped.
+struct PanicsOnDrop;
+
+impl futures_core::Stream for PanicsOnDrop {
+    type Item = u8;
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> Poll<Option<u8>> {
+        Poll::Pending
+    }
+}
+
+impl Drop for PanicsOnDrop {
+    fn drop(&mut self) {
+        panic!("the connection's destructor failed");
+    }
+}
+
+#[test]
+fn a_stream_that_panics_when_dropped_is_still_released_once() {
+    let log = Log::default();
+    let guarded = guard(PanicsOnDrop, log.release(0));
+    let outcome = catch_unwind(AssertUnwindSafe(move || drop(guarded)));
+    let payload = outcome.expect_err("the destructor's panic goes on");
+    assert_eq!(
+        payload.downcast_ref::<&str>(),
+        Some(&"the connection's destructor failed")
+    );
+    assert_eq!(log.all(), [(0, Release::Dropped)]);
+}

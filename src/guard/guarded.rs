@@ -164,7 +164,8 @@ pin_project! {
 /// already unwinding (`Release::Panicked`): then it is caught and dropped
 /// (with `std`), because a second panic would abort the process. Without
 /// `std` it cannot be caught, and such a panic aborts. Either way `release`
-/// never runs twice.
+/// never runs twice. If dropping the inner stream panics, `release` still
+/// runs first (with `std`), then the panic goes on.
 ///
 /// # Examples
 ///
@@ -265,12 +266,22 @@ impl<S, R: FnOnce(Release), G: Goodbye> Guarded<S, R, G> {
 }
 
 impl<S, R: FnOnce(Release), G: Goodbye> GuardedProj<'_, S, R, G> {
-    /// Drops the stream, then runs the release action, once.
+    /// Drops the stream, then runs the release action, once. If dropping
+    /// the stream panics, the release still runs before the panic goes on
+    /// (with `std`, which can catch it).
     fn release_now(&mut self, why: Release) {
         self.closing.set(None);
+        #[cfg(feature = "std")]
+        let dropped =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.stream.set(None)));
+        #[cfg(not(feature = "std"))]
         self.stream.set(None);
         if let Some(release) = self.release.take() {
             run_release(release, why);
+        }
+        #[cfg(feature = "std")]
+        if let Err(panic) = dropped {
+            std::panic::resume_unwind(panic);
         }
     }
 }
