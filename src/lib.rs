@@ -35,7 +35,7 @@
 //! use std::time::{Duration, Instant};
 //!
 //! # smol::block_on(async {
-//! let round_trip = Duration::from_millis(50);
+//! let round_trip = Duration::from_millis(100);
 //! let sensor = |id: u32| {
 //!     futures::stream::unfold(0, move |reads| async move {
 //!         if reads == 2 {
