@@ -17,7 +17,6 @@
 //! ingestion future inside `tokio::task::unconstrained`. Run without `--bench` (as `cargo test` does), it is a smoke run with
 //! a 1 ms latency that checks every contender delivers every reading.
 
-use std::alloc::System;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::Pin;
@@ -25,15 +24,34 @@ use std::time::{Duration, Instant};
 
 use confluo::source::{Reading, Sensor, SensorFault, SimulatedSensor};
 use futures::stream::{Stream, StreamExt};
-use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+use peak_alloc::PeakAlloc;
 
 #[global_allocator]
-static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+static ALLOCATOR: PeakAlloc = PeakAlloc;
+
+/// Where a measurement of peak memory starts.
+struct Region {
+    base: usize,
+}
+
+impl Region {
+    fn new() -> Self {
+        ALLOCATOR.reset_peak_usage();
+        Region {
+            base: ALLOCATOR.current_usage(),
+        }
+    }
+
+    /// The most bytes held at once since the start, beyond what was held then.
+    fn peak(&self) -> f64 {
+        ALLOCATOR.peak_usage().saturating_sub(self.base) as f64
+    }
+}
 
 type Item = Result<Reading, SensorFault>;
 type BoxSensor = Pin<Box<dyn Stream<Item = Item> + Send>>;
 
-/// What a contender measured: the mean cycle, and the bytes it held per
+/// What a contender measured: the mean cycle, and the most bytes it held per
 /// sensor after the warm-up cycle (sensors, timers and merge included).
 struct Measured {
     cycle: Duration,
@@ -45,20 +63,18 @@ async fn cycles<M: Stream<Item = Item> + Unpin>(
     mut merged: M,
     n: usize,
     rounds: u32,
-    region: Region<'_, System>,
+    region: Region,
 ) -> Measured {
     for _ in 0..n {
         merged.next().await.expect("sensors never end").ok();
     }
-    let held = region.change();
-    let bytes = held.bytes_allocated as f64 - held.bytes_deallocated as f64;
     let start = Instant::now();
     for _ in 0..n * rounds as usize {
         black_box(merged.next().await.expect("sensors never end")).ok();
     }
     Measured {
         cycle: start.elapsed() / rounds,
-        bytes_per_sensor: bytes / n as f64,
+        bytes_per_sensor: region.peak() / n as f64,
     }
 }
 
@@ -128,27 +144,27 @@ fn sensors<R: Runtime>(runtime: &R, n: usize, latency: Duration) -> Vec<BoxSenso
 }
 
 fn confluo_gather<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
-    let region = Region::new(ALLOCATOR);
+    let region = Region::new();
     // `Gather` boxes each source itself: it takes the sensors as they are.
     let merged = confluo::gather((0..n as u32).map(|id| rt.sensor(id, t)));
     rt.block_on(cycles(merged, n, rounds, region))
 }
 
 fn select_all<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
-    let region = Region::new(ALLOCATOR);
+    let region = Region::new();
     let merged = futures::stream::select_all(sensors(rt, n, t));
     rt.block_on(cycles(merged, n, rounds, region))
 }
 
 fn merge<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
     use futures_concurrency::stream::Merge;
-    let region = Region::new(ALLOCATOR);
+    let region = Region::new();
     let merged = sensors(rt, n, t).merge();
     rt.block_on(cycles(merged, n, rounds, region))
 }
 
 fn stream_map<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
-    let region = Region::new(ALLOCATOR);
+    let region = Region::new();
     let mut map = tokio_stream::StreamMap::with_capacity(n);
     for (key, sensor) in sensors(rt, n, t).into_iter().enumerate() {
         map.insert(key, sensor);
@@ -158,7 +174,7 @@ fn stream_map<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measure
 
 /// What many users write: a task per sensor, sending into one channel.
 fn task_per_sensor<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
-    let region = Region::new(ALLOCATOR);
+    let region = Region::new();
     let (sender, receiver) = async_channel::bounded(n.max(1));
     let tasks: Vec<Box<dyn Send>> = sensors(rt, n, t)
         .into_iter()
@@ -179,10 +195,10 @@ fn task_per_sensor<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Me
     measured
 }
 
-/// Bytes per sensor held by the sensors alone, each with its first read in
-/// flight: what every contender holds too, before its own share.
+/// Peak bytes per sensor held by the sensors alone, each boxed with its
+/// first read in flight: what every contender holds too, before its share.
 fn sensors_alone<R: Runtime>(rt: &R, n: usize, t: Duration) -> f64 {
-    let region = Region::new(ALLOCATOR);
+    let region = Region::new();
     let mut all = sensors(rt, n, t);
     rt.block_on(std::future::poll_fn(|cx| {
         for sensor in &mut all {
@@ -190,9 +206,9 @@ fn sensors_alone<R: Runtime>(rt: &R, n: usize, t: Duration) -> f64 {
         }
         std::task::Poll::Ready(())
     }));
-    let held = region.change();
+    let peak = region.peak();
     drop(all);
-    (held.bytes_allocated as f64 - held.bytes_deallocated as f64) / n as f64
+    peak / n as f64
 }
 
 fn sequential<R: Runtime>(rt: &R, n: usize, t: Duration) -> Duration {
@@ -226,7 +242,7 @@ fn run<R: Runtime>(rt: &R, bench: bool, sizes: &[usize], latency: Duration, roun
     if bench {
         println!("### {}\n", R::NAME);
         println!(
-            "| N | contender | cycle | × T | beyond T | bytes per sensor | the merge's share |"
+            "| N | contender | cycle | × T | beyond T | peak bytes per sensor | the merge's share |"
         );
         println!("|---:|---|---:|---:|---:|---:|---:|");
     }
