@@ -17,6 +17,10 @@
 //! ingestion future inside `tokio::task::unconstrained`. Run without `--bench` (as `cargo test` does), it is a smoke run with
 //! a 1 ms latency that checks every contender delivers every reading.
 
+mod common;
+
+use common::{selected, size_selected};
+
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::Pin;
@@ -234,10 +238,6 @@ fn contenders<R: Runtime>() -> [Contender<R>; 5] {
     ]
 }
 
-fn selected(name: &str) -> bool {
-    std::env::var("CONFLUO_BENCH_ONLY").map_or(true, |only| name.contains(&only))
-}
-
 fn run<R: Runtime>(rt: &R, bench: bool, sizes: &[usize], latency: Duration, rounds: u32) {
     if bench {
         println!("### {}\n", R::NAME);
@@ -249,13 +249,7 @@ fn run<R: Runtime>(rt: &R, bench: bool, sizes: &[usize], latency: Duration, roun
     // A contender whose cycle passed 50 × T is not run at larger N: it would
     // take hours, and the table already shows how it scales.
     let mut given_up: Vec<&str> = Vec::new();
-    let only_n: Option<usize> = std::env::var("CONFLUO_BENCH_N")
-        .ok()
-        .and_then(|n| n.parse().ok());
-    for &n in sizes
-        .iter()
-        .filter(|&&n| only_n.map_or(true, |only| only == n))
-    {
+    for &n in sizes.iter().filter(|&&n| size_selected(n)) {
         let alone = if bench {
             sensors_alone(rt, n, latency)
         } else {

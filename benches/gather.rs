@@ -13,6 +13,10 @@
 //!
 //! - W1, ready throughput: N streams of ready items, merged and summed.
 
+mod common;
+
+use common::{selected, spread};
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -180,20 +184,4 @@ fn ready_throughput(mode: Mode) {
         }
         println!();
     }
-}
-
-/// Whether `CONFLUO_BENCH_ONLY` (a part of a contender's name) selects this
-/// contender; the lower bound always runs.
-fn selected(name: &str) -> bool {
-    std::env::var("CONFLUO_BENCH_ONLY").map_or(true, |only| name.contains(&only))
-}
-
-/// (min, median, max)
-fn spread(mut values: Vec<f64>) -> (f64, f64, f64) {
-    values.sort_by(f64::total_cmp);
-    (
-        values[0],
-        values[values.len() / 2],
-        values[values.len() - 1],
-    )
 }

@@ -16,6 +16,10 @@
 //! the figure is per message either way. Run without `--bench` (as
 //! `cargo test` does), it is a smoke run that checks every contender.
 
+mod common;
+
+use common::{selected, size_selected, spread};
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -152,13 +156,7 @@ fn main() {
         );
         println!("|---:|---|---:|---:|---:|---:|---:|");
     }
-    let only_n: Option<usize> = std::env::var("CONFLUO_BENCH_N")
-        .ok()
-        .and_then(|n| n.parse().ok());
-    for &n in sizes
-        .iter()
-        .filter(|&&n| only_n.map_or(true, |only| only == n))
-    {
+    for &n in sizes.iter().filter(|&&n| size_selected(n)) {
         // A scanning merge costs O(N) per message: cap its work near 10⁸ polls.
         let scanning_messages = messages.min((100_000_000 / n).max(100));
         let mut per_message = vec![Vec::new(); CONTENDERS.len()];
@@ -190,20 +188,4 @@ fn main() {
             );
         }
     }
-}
-
-/// Whether `CONFLUO_BENCH_ONLY` (a part of a contender's name) selects this
-/// contender; the oracle always runs.
-fn selected(name: &str) -> bool {
-    std::env::var("CONFLUO_BENCH_ONLY").map_or(true, |only| name.contains(&only))
-}
-
-/// (min, median, max)
-fn spread(mut values: Vec<f64>) -> (f64, f64, f64) {
-    values.sort_by(f64::total_cmp);
-    (
-        values[0],
-        values[values.len() / 2],
-        values[values.len() - 1],
-    )
 }
