@@ -8,15 +8,14 @@
 //! on 1,000 sources. It is a separate program from the speed benchmarks,
 //! because counting every allocation slows allocation down.
 
-use std::alloc::System;
 use std::hint::black_box;
 
 use futures::executor::block_on;
 use futures::stream::{self, StreamExt};
-use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+use peak_alloc::PeakAlloc;
 
 #[global_allocator]
-static ALLOCATOR: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+static ALLOCATOR: PeakAlloc = PeakAlloc;
 
 type Source = stream::Iter<std::ops::Range<u64>>;
 
@@ -24,15 +23,12 @@ fn sources(n: usize) -> Vec<Source> {
     (0..n as u64).map(|i| stream::iter(i..i + 2)).collect()
 }
 
-/// Bytes allocated and not yet freed by `f`, and the most it held at once.
+/// What `f` returns, and the bytes it allocated and has not freed (this
+/// program runs one thread, so the process-wide count is `f`'s alone).
 fn held<T>(f: impl FnOnce() -> T) -> (T, isize) {
-    let region = Region::new(ALLOCATOR);
+    let before = ALLOCATOR.current_usage() as isize;
     let value = f();
-    let stats = region.change();
-    (
-        value,
-        stats.bytes_allocated as isize - stats.bytes_deallocated as isize,
-    )
+    (value, ALLOCATOR.current_usage() as isize - before)
 }
 
 fn main() {
