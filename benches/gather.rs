@@ -6,7 +6,7 @@
 //! ```
 //!
 //! `CONFLUO_BENCH_ONLY=Gather` runs only the contenders whose name holds that
-//! text (and the lower bound).
+//! text (and the lower bound); `CONFLUO_BENCH_N=1000` only that N.
 //!
 //! Run without `--bench` (as `cargo test` does), it is a smoke run at tiny
 //! sizes that checks every contender's result, so the benchmark cannot rot.
@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::{selected, spread};
+use common::{selected, size_selected, spread};
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -144,7 +144,7 @@ fn ready_throughput(mode: Mode) {
     if mode != Mode::Smoke {
         println!("## W1 ready throughput: {total} items in all, {reps} repetitions\n");
     }
-    for &n in sizes {
+    for &n in sizes.iter().filter(|&&n| size_selected(n)) {
         let per_source = total / n as u64;
         let expected = n as u64 * (per_source * per_source.saturating_sub(1) / 2);
         // times[contender][rep]
