@@ -3,24 +3,25 @@
 //!
 //! Slots are grouped in chunks of 64, each with a word of woken bits. A wake
 //! costs O(1): it sets the source's `WOKEN` bit (so a source is marked at
-//! most once until it is drained), sets its bit in its chunk's word and, if
-//! the chunk was not queued yet, pushes the chunk onto a lock-free queue and
-//! wakes the task that polls the `Gather`. The `Gather` drains queued chunks
-//! a word at a time, so a poll costs O(sources woken), never O(sources), and
-//! a burst of wakes costs one queue entry per 64 sources, not one per source.
+//! most once until it is drained) and its bit in its chunk's word; the wake
+//! that turns the word from zero to non-zero also pushes the chunk onto a
+//! lock-free queue and wakes the task that polls the `Gather`. The `Gather`
+//! takes a chunk's word (leaving zero) right after it pops the chunk, so a
+//! chunk is in the queue at most once, a poll costs O(sources woken), never
+//! O(sources), and a burst of wakes costs one queue entry per 64 sources.
 //!
 //! Lost wakes are ruled out by the same handshake as an `AtomicWaker`: before it
 //! returns `Pending`, the `Gather` stores its task's waker, then (after a
 //! `SeqCst` fence) looks at the queue once more; a wake pushes its chunk, then
 //! (after a `SeqCst` fence) takes the stored waker. Whichever fence comes
-//! second sees the other side's write. Within a chunk, the drain clears the
-//! chunk's `queued` flag before it takes the word, and a wake sets its bit
-//! before it looks at `queued` (all `SeqCst`): either the drain sees the bit,
-//! or the wake sees the flag clear and queues the chunk again.
+//! second sees the other side's write. Within a chunk, a set bit is taken by
+//! the next swap of the word: if the word was zero, the wake queued the chunk;
+//! if not, the wake that made it non-zero did, and the chunk has not been
+//! taken since.
 
 use alloc::sync::Arc;
 use alloc::task::Wake;
-use core::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
+use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use core::task::Waker;
 
 use concurrent_queue::ConcurrentQueue;
@@ -57,14 +58,22 @@ impl Shared {
     /// Stores the waker of the task polling the `Gather`; after this, no wake
     /// is lost, so the caller may check the ready queue one last time.
     ///
-    /// `last` is the caller's copy of the waker it stored before: while that
-    /// one is still stored and wakes the same task, nothing is stored again.
+    /// `last` is the caller's copy of the waker it stored before. While that
+    /// one wakes the same task, it is stored again (if a wake took it) rather
+    /// than replaced: one reference count instead of three.
     pub(super) fn register(&self, waker: &Waker, last: &mut Option<Waker>) {
-        let stored = self.task.is_full() && last.as_ref().is_some_and(|w| w.will_wake(waker));
-        if !stored {
-            // Only fails once closed, and a closed `Gather` is never polled.
-            let _ = self.task.force_push(waker.clone());
-            *last = Some(waker.clone());
+        match last {
+            Some(last) if last.will_wake(waker) => {
+                // Only this side pushes, so the cell stays as seen or empties.
+                if !self.task.is_full() {
+                    // Only fails once closed, and a closed `Gather` is never polled.
+                    let _ = self.task.push(last.clone());
+                }
+            }
+            _ => {
+                let _ = self.task.force_push(waker.clone());
+                *last = Some(waker.clone());
+            }
         }
         fence(Ordering::SeqCst);
     }
@@ -102,8 +111,8 @@ pub(super) const CHUNK: usize = 64;
 pub(super) struct Chunk {
     shared: Arc<Shared>,
     id: u32,
-    /// True while the chunk waits in the ready queue.
-    queued: AtomicBool,
+    /// Non-zero exactly while the chunk waits in the ready queue (or was
+    /// just popped and is about to be taken).
     woken: AtomicU64,
 }
 
@@ -112,25 +121,20 @@ impl Chunk {
         Arc::new(Chunk {
             shared: Arc::clone(shared),
             id,
-            queued: AtomicBool::new(false),
             woken: AtomicU64::new(0),
         })
     }
 
-    /// Marks the slot at `offset` woken, and queues the chunk if it is not.
+    /// Marks the slot at `offset` woken; the first mark queues the chunk.
     fn mark(&self, offset: u32) {
-        self.woken.fetch_or(1 << offset, Ordering::SeqCst);
-        // A load first: in a burst, the chunk is queued already.
-        if self.queued.load(Ordering::SeqCst) || self.queued.swap(true, Ordering::SeqCst) {
-            return;
+        if self.woken.fetch_or(1 << offset, Ordering::SeqCst) == 0 {
+            self.shared.push_ready(self.id);
         }
-        self.shared.push_ready(self.id);
     }
 
-    /// Takes the woken bits: bit `i` stands for the chunk's slot `i`.
+    /// Takes the woken bits (bit `i` stands for the chunk's slot `i`); the
+    /// next mark queues the chunk again. Only right after popping the chunk.
     pub(super) fn take_woken(&self) -> u64 {
-        // Cleared first: a wake from now on queues the chunk again.
-        self.queued.store(false, Ordering::SeqCst);
         self.woken.swap(0, Ordering::SeqCst)
     }
 }
@@ -154,12 +158,13 @@ pub(super) struct Node {
 }
 
 impl Node {
-    /// A node for slot `index` of `chunk`.
+    /// A node for a new source in slot `index` of `chunk`. It starts woken,
+    /// as a new source is due its first turn; the `Gather` puts it in line.
     pub(super) fn new(chunk: &Arc<Chunk>, index: u32, generation: u32) -> Arc<Self> {
         Arc::new(Node {
             chunk: Arc::clone(chunk),
             offset: index % CHUNK as u32,
-            state: AtomicU32::new(generation & GENERATION),
+            state: AtomicU32::new(WOKEN | (generation & GENERATION)),
         })
     }
 

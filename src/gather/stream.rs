@@ -1,7 +1,6 @@
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::sync::Arc;
-use alloc::task::Wake;
 use alloc::vec::Vec;
 use core::fmt;
 use core::iter::FromIterator;
@@ -107,10 +106,13 @@ enum Slot<S> {
 enum Entry {
     /// A source that used up its turn and is still ready.
     Source(SourceId),
-    /// The sources of one chunk that were woken (or pushed) together: bit
-    /// `i` stands for the chunk's slot `i`. One entry for up to 64 sources
-    /// keeps the line small when thousands wake at once.
+    /// The sources of one chunk that were woken together: bit `i` stands
+    /// for the chunk's slot `i`. One entry for up to 64 sources keeps the
+    /// line small when thousands wake at once.
     Woken { chunk: u32, bits: u64 },
+    /// New sources in slots `start..end`, pushed one after another: one
+    /// entry for all the sources of a new `Gather`.
+    Pushed { start: u32, end: u32 },
 }
 
 /// What polling one source gave.
@@ -200,10 +202,11 @@ const NONE: u32 = u32::MAX;
 ///
 /// Each source is boxed (so it need not be `Unpin`). Beside it, `Gather`
 /// keeps 48 bytes per source on 64-bit targets (a 16-byte slot and a 32-byte
-/// waker allocation) and about a byte for woken bits. Sources wait for their
-/// turn as bits, 64 to a queue entry; only a source that used up its turn
-/// and is still ready takes a 16-byte entry of its own, and the line keeps
-/// its capacity for the next burst.
+/// waker allocation) and under a byte for woken bits. Woken sources wait for
+/// their turn as bits, 64 to a queue entry, and sources pushed one after
+/// another as one entry; only a source that used up its turn and is still
+/// ready takes a 16-byte entry of its own, and the line keeps its capacity
+/// for the next burst.
 ///
 /// # Examples
 ///
@@ -397,13 +400,20 @@ impl<S> Gather<S> {
             self.scheduled.push(0);
         }
         let node = Node::new(&self.chunks[chunk], index, generation);
-        // A new source joins the line as if woken, which also wakes a task
-        // waiting on this `Gather`.
-        node.wake_by_ref();
         self.slots[index as usize] = Slot::Occupied {
             stream: Box::pin(stream),
             node,
         };
+        // A new source joins the line at once, with no wake to go through,
+        // and a task waiting on this `Gather` is woken for it.
+        match self.run.back_mut() {
+            Some(Entry::Pushed { end, .. }) if *end == index => *end += 1,
+            _ => self.run.push_back(Entry::Pushed {
+                start: index,
+                end: index + 1,
+            }),
+        }
+        self.shared.wake_task();
         self.len += 1;
         SourceId { index, generation }
     }
@@ -682,21 +692,36 @@ impl<S: Stream> Gather<S> {
                     self.run.pop_front();
                     *entries -= 1;
                 }
-                let Some(Slot::Occupied { node, .. }) = self.slots.get(index) else {
-                    return None;
-                };
-                // A source already in line, or whose wake was taken, is not
-                // due another turn.
-                if !node.take_wake() || bit(&self.scheduled, index) {
-                    return None;
+                self.due(index)
+            }
+            Entry::Pushed { start, end } => {
+                let index = *start as usize;
+                *start += 1;
+                if start == end {
+                    self.run.pop_front();
+                    *entries -= 1;
                 }
-                set_bit(&mut self.scheduled, index, true);
-                Some(SourceId {
-                    index: index as u32,
-                    generation: node.generation(),
-                })
+                self.due(index)
             }
         }
+    }
+
+    /// The source in slot `index`, if it was woken (or pushed) and is not in
+    /// line already; it is then in line until its turn ends.
+    fn due(&mut self, index: usize) -> Option<SourceId> {
+        let Some(Slot::Occupied { node, .. }) = self.slots.get(index) else {
+            return None;
+        };
+        // A source already in line, or whose wake was taken, is not due
+        // another turn.
+        if !node.take_wake() || bit(&self.scheduled, index) {
+            return None;
+        }
+        set_bit(&mut self.scheduled, index, true);
+        Some(SourceId {
+            index: index as u32,
+            generation: node.generation(),
+        })
     }
 
     /// Moves the sources woken since the last call to the back of the line,
