@@ -1,8 +1,11 @@
 //! W3, sensor cycle time: N simulated sensors whose every read takes
 //! T = 20 ms, read concurrently by each contender, under smol and under
-//! tokio. A cycle is one reading from every sensor; the figure is the mean of
-//! 5 cycles after one warm-up cycle. Every contender uses the same sensor
-//! (`confluo::source::Sensor`) and the runtime's own timer.
+//! tokio. A cycle is one reading from every sensor; each contender runs 5
+//! cycles after one warm-up cycle, and the table gives the median cycle with
+//! the fastest and slowest. Every contender uses the same sensor
+//! (`confluo::source::Sensor`) and the runtime's own timer. Below each N, a
+//! line compares `Gather`'s time beyond T with the best peer's, cycle by
+//! cycle: median, min and max of the ratio.
 //!
 //! ```text
 //! cargo bench --bench cycle                      # N up to 10,000
@@ -14,12 +17,13 @@
 //! (or `tokio`) only that runtime; `CONFLUO_BENCH_TOKIO=current_thread` runs
 //! tokio's current-thread scheduler instead of its multi-thread one, and
 //! `current_thread_unconstrained` (or `multi_thread_unconstrained`) runs the
-//! ingestion future inside `tokio::task::unconstrained`. Run without `--bench` (as `cargo test` does), it is a smoke run with
-//! a 1 ms latency that checks every contender delivers every reading.
+//! ingestion future inside `tokio::task::unconstrained`. Run without
+//! `--bench` (as `cargo test` does), it is a smoke run with a 1 ms latency
+//! that checks every contender delivers every reading.
 
 mod common;
 
-use common::{selected, size_selected};
+use common::{selected, size_selected, spread};
 
 use std::future::Future;
 use std::hint::black_box;
@@ -55,11 +59,19 @@ impl Region {
 type Item = Result<Reading, SensorFault>;
 type BoxSensor = Pin<Box<dyn Stream<Item = Item> + Send>>;
 
-/// What a contender measured: the mean cycle, and the most bytes it held per
-/// sensor after the warm-up cycle (sensors, timers and merge included).
+/// What a contender measured: each cycle's time, and the most bytes it held
+/// per sensor after the warm-up cycle (sensors, timers and merge included).
 struct Measured {
-    cycle: Duration,
+    cycles: Vec<Duration>,
     bytes_per_sensor: f64,
+}
+
+impl Measured {
+    fn median(&self) -> Duration {
+        let mut sorted = self.cycles.clone();
+        sorted.sort();
+        sorted[sorted.len() / 2]
+    }
 }
 
 /// Runs `rounds` cycles of `n` readings after one warm-up cycle.
@@ -72,12 +84,16 @@ async fn cycles<M: Stream<Item = Item> + Unpin>(
     for _ in 0..n {
         merged.next().await.expect("sensors never end").ok();
     }
-    let start = Instant::now();
-    for _ in 0..n * rounds as usize {
-        black_box(merged.next().await.expect("sensors never end")).ok();
+    let mut times = Vec::new();
+    for _ in 0..rounds {
+        let start = Instant::now();
+        for _ in 0..n {
+            black_box(merged.next().await.expect("sensors never end")).ok();
+        }
+        times.push(start.elapsed());
     }
     Measured {
-        cycle: start.elapsed() / rounds,
+        cycles: times,
         bytes_per_sensor: region.peak() / n as f64,
     }
 }
@@ -242,9 +258,9 @@ fn run<R: Runtime>(rt: &R, bench: bool, sizes: &[usize], latency: Duration, roun
     if bench {
         println!("### {}\n", R::NAME);
         println!(
-            "| N | contender | cycle | × T | beyond T | peak bytes per sensor | the merge's share |"
+            "| N | contender | cycle (median) | × T | beyond T: median | min | max | peak bytes per sensor | the merge's share |"
         );
-        println!("|---:|---|---:|---:|---:|---:|---:|");
+        println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|");
     }
     // A contender whose cycle passed 50 × T is not run at larger N: it would
     // take hours, and the table already shows how it scales.
@@ -258,25 +274,28 @@ fn run<R: Runtime>(rt: &R, bench: bool, sizes: &[usize], latency: Duration, roun
         if bench && n <= 100 {
             let time = sequential(rt, n, latency);
             println!(
-                "| {n} | sequential loop (N × T) | {time:.1?} | {:.2} | {:.1?} | {alone:.0} | |",
+                "| {n} | sequential loop (N × T) | {time:.1?} | {:.2} | {:.1?} | | | {alone:.0} | |",
                 time.as_secs_f64() / latency.as_secs_f64(),
                 time.saturating_sub(latency)
             );
         }
+        // Each cycle's time beyond T (ms): `Gather`'s, and the best peer's.
+        let mut gather = None;
+        let mut best_peer: Option<Vec<f64>> = None;
         for (name, contender) in contenders::<R>() {
             if !selected(name) {
                 continue;
             }
             if given_up.contains(&name) {
                 if bench {
-                    println!("| {n} | {name} | not run: over 50 × T at a smaller N | | | | |");
+                    println!("| {n} | {name} | not run: over 50 × T at a smaller N | | | | | | |");
                 }
                 continue;
             }
             // StreamMap::insert scans every key: building it is O(N²).
             if name.contains("StreamMap") && n > 100_000 {
                 if bench {
-                    println!("| {n} | {name} | not run: building it takes O(N²) | | | | |");
+                    println!("| {n} | {name} | not run: building it takes O(N²) | | | | | | |");
                 }
                 continue;
             }
@@ -287,19 +306,40 @@ fn run<R: Runtime>(rt: &R, bench: bool, sizes: &[usize], latency: Duration, roun
             if bench {
                 eprint!("{:70}\r", "");
             }
-            if m.cycle > latency * 50 {
+            let cycle = m.median();
+            if cycle > latency * 50 {
                 given_up.push(name);
             }
+            let beyond: Vec<f64> = m
+                .cycles
+                .iter()
+                .map(|c| c.saturating_sub(latency).as_secs_f64() * 1e3)
+                .collect();
             if bench {
+                let (lo, mid, hi) = spread(beyond.clone());
                 println!(
-                    "| {n} | {name} | {:.1?} | {:.2} | {:.1?} | {:.0} | {:.0} |",
-                    m.cycle,
-                    m.cycle.as_secs_f64() / latency.as_secs_f64(),
-                    m.cycle.saturating_sub(latency),
+                    "| {n} | {name} | {cycle:.1?} | {:.2} | {mid:.1}ms | {lo:.1}ms | {hi:.1}ms | {:.0} | {:.0} |",
+                    cycle.as_secs_f64() / latency.as_secs_f64(),
                     m.bytes_per_sensor,
                     m.bytes_per_sensor - alone
                 );
             }
+            if name.contains("Gather") {
+                gather = Some(beyond);
+            } else {
+                // The best peer in each cycle.
+                best_peer = match best_peer {
+                    None => Some(beyond),
+                    Some(best) => Some(best.iter().zip(&beyond).map(|(a, b)| a.min(*b)).collect()),
+                };
+            }
+        }
+        if let (true, Some(gather), Some(best)) = (bench, gather, best_peer) {
+            let ratios = gather.iter().zip(&best).map(|(g, b)| g / b).collect();
+            let (lo, mid, hi) = spread(ratios);
+            println!(
+                "| {n} | `Gather`'s time beyond T ÷ the best peer's, per cycle | | | {mid:.2} | {lo:.2} | {hi:.2} | | |"
+            );
         }
     }
     if bench {
