@@ -359,6 +359,34 @@ fn wakes_from_other_threads_deliver_every_item() {
 }
 
 #[test]
+fn a_wake_taken_before_its_source_left_skips_the_next_source_in_the_slot() {
+    let counters = Counters::new();
+    let (first, first_handle) = manual::<u8>(&counters);
+    let (second, second_handle) = manual::<u8>(&counters);
+    let mut gather = Gather::new();
+    gather.push(first);
+    let second_id = gather.push(second);
+    let (_task, waker) = CountingWaker::new();
+    assert_eq!(poll_once(&mut gather, &waker), Poll::Pending);
+
+    // Both wake; the first source's item ends the call while the second
+    // source's wake is still in line.
+    first_handle.send(1);
+    second_handle.send(2);
+    assert_eq!(poll_once(&mut gather, &waker), Poll::Ready(Some(1)));
+
+    // The second source leaves and a new one takes its slot.
+    assert!(gather.remove(second_id).is_some());
+    let fresh = Counters::new();
+    let (newcomer, _newcomer_handle) = manual::<u8>(&fresh);
+    let newcomer_id = gather.push(newcomer);
+    assert_eq!(newcomer_id.index(), second_id.index());
+
+    assert_eq!(poll_once(&mut gather, &waker), Poll::Pending);
+    assert_eq!(fresh.polls(), 1, "polled for its own arrival only");
+}
+
+#[test]
 fn remove_returns_the_source_and_rejects_unknown_or_stale_ids() {
     let counters = Counters::new();
     let mut gather = Gather::new();

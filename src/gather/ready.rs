@@ -2,22 +2,25 @@
 //! and woken bits gathered in chunks.
 //!
 //! Slots are grouped in chunks of 64, each with a word of woken bits. A wake
-//! costs O(1): it sets the source's `WOKEN` bit (so a source is marked at
-//! most once until it is drained) and its bit in its chunk's word; the wake
-//! that turns the word from zero to non-zero also pushes the chunk onto a
-//! lock-free queue and wakes the task that polls the `Gather`. The `Gather`
-//! takes a chunk's word (leaving zero) right after it pops the chunk, so a
-//! chunk is in the queue at most once, a poll costs O(sources woken), never
-//! O(sources), and a burst of wakes costs one queue entry per 64 sources.
+//! costs O(1): it sets the source's bit in its chunk's word, and the wake
+//! that turns the word from zero to non-zero also links the chunk into a
+//! lock-free list and wakes the task that polls the `Gather`. The `Gather`
+//! takes the whole list with one swap, then each chunk's word (leaving zero),
+//! so a chunk is in the list at most once, a poll costs O(sources woken),
+//! never O(sources), and a burst of wakes costs one link per 64 sources.
 //!
 //! Lost wakes are ruled out by the same handshake as an `AtomicWaker`: before it
 //! returns `Pending`, the `Gather` stores its task's waker, then (after a
-//! `SeqCst` fence) looks at the queue once more; a wake pushes its chunk, then
+//! `SeqCst` fence) looks at the list once more; a wake links its chunk, then
 //! (after a `SeqCst` fence) takes the stored waker. Whichever fence comes
 //! second sees the other side's write. Within a chunk, a set bit is taken by
-//! the next swap of the word: if the word was zero, the wake queued the chunk;
-//! if not, the wake that made it non-zero did, and the chunk has not been
-//! taken since.
+//! the next swap of the word: if the word was zero, the wake linked the
+//! chunk; if not, the wake that made it non-zero did, and the chunk has not
+//! been taken since.
+//!
+//! The list needs no allocation and has no ABA problem: a chunk is linked
+//! again only after the `Gather` has swapped its word, and it reads the
+//! chunk's `next` before that swap.
 
 use alloc::sync::Arc;
 use alloc::task::Wake;
@@ -26,37 +29,54 @@ use core::task::Waker;
 
 use concurrent_queue::ConcurrentQueue;
 
+/// No chunk: the end of the ready list.
+const EMPTY: u32 = u32::MAX;
+/// The ready list of a dropped `Gather`: late wakes link nothing.
+const CLOSED: u32 = u32::MAX - 1;
+
 /// State shared by a `Gather` and the wakers of all its sources.
 #[derive(Debug)]
 pub(super) struct Shared {
-    /// Chunks with woken sources, in wake order. Closed when the `Gather` is
-    /// dropped, so late wakes stop at a failed push.
-    ready: ConcurrentQueue<u32>,
+    /// The chunk queued last, whose `next` names the one queued before, and
+    /// so on: a lock-free list that wakes push onto and the `Gather` takes
+    /// whole. A chunk is in it at most once (the wake that makes its word
+    /// non-zero links it), and its `next` stays put until the `Gather` has
+    /// read it and taken the word.
+    ready: AtomicU32,
     /// The waker of the task polling the `Gather`: a one-element queue is a
-    /// lock-free cell that a wake can take from any thread.
+    /// lock-free cell that a wake can take from any thread, with no `unsafe`
+    /// here.
     task: ConcurrentQueue<Waker>,
 }
 
 impl Shared {
     pub(super) fn new() -> Arc<Self> {
         Arc::new(Shared {
-            ready: ConcurrentQueue::unbounded(),
+            ready: AtomicU32::new(EMPTY),
             task: ConcurrentQueue::bounded(1),
         })
     }
 
-    /// The next chunk with woken sources, if any.
-    pub(super) fn pop_ready(&self) -> Option<u32> {
-        self.ready.pop().ok()
+    /// Takes the list of queued chunks and returns its head, the chunk
+    /// queued last; `next_ready` walks on from there.
+    pub(super) fn take_ready(&self) -> Option<u32> {
+        Some(self.ready.swap(EMPTY, Ordering::SeqCst)).filter(|&head| head != EMPTY)
     }
 
-    /// True when a wake arrived that the `Gather` has not drained yet.
+    /// The chunk after `chunk` in a list taken by `take_ready`, or `None` at
+    /// its end. Read it before taking the chunk's word: from then on a wake
+    /// may link the chunk again.
+    pub(super) fn next_ready(chunk: &Chunk) -> Option<u32> {
+        Some(chunk.next.load(Ordering::Relaxed)).filter(|&next| next != EMPTY)
+    }
+
+    /// True when a wake arrived that the `Gather` has not taken yet.
     pub(super) fn has_ready(&self) -> bool {
-        !self.ready.is_empty()
+        self.ready.load(Ordering::SeqCst) != EMPTY
     }
 
     /// Stores the waker of the task polling the `Gather`; after this, no wake
-    /// is lost, so the caller may check the ready queue one last time.
+    /// is lost, so the caller may check the ready list one last time.
     ///
     /// `last` is the caller's copy of the waker it stored before. While that
     /// one wakes the same task, it is stored again (if a wake took it) rather
@@ -91,15 +111,30 @@ impl Shared {
 
     /// Called when the `Gather` is dropped: later wakes only cost a check.
     pub(super) fn close(&self) {
-        self.ready.close();
+        self.ready.store(CLOSED, Ordering::SeqCst);
         self.task.close();
     }
 
-    fn push_ready(&self, chunk: u32) {
-        if self.ready.push(chunk).is_ok() {
-            fence(Ordering::SeqCst);
-            self.wake_task();
+    /// Links `chunk` at the head of the ready list and wakes the task.
+    fn push_ready(&self, chunk: &Chunk) {
+        let mut head = self.ready.load(Ordering::Relaxed);
+        loop {
+            if head == CLOSED {
+                return;
+            }
+            chunk.next.store(head, Ordering::Relaxed);
+            match self.ready.compare_exchange_weak(
+                head,
+                chunk.id,
+                Ordering::SeqCst,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => head = now,
+            }
         }
+        fence(Ordering::SeqCst);
+        self.wake_task();
     }
 }
 
@@ -111,8 +146,10 @@ pub(super) const CHUNK: usize = 64;
 pub(super) struct Chunk {
     shared: Arc<Shared>,
     id: u32,
-    /// Non-zero exactly while the chunk waits in the ready queue (or was
-    /// just popped and is about to be taken).
+    /// The chunk linked before this one in the ready list.
+    next: AtomicU32,
+    /// Non-zero exactly while the chunk is in the ready list (or was just
+    /// taken from it and is about to be read).
     woken: AtomicU64,
 }
 
@@ -121,6 +158,7 @@ impl Chunk {
         Arc::new(Chunk {
             shared: Arc::clone(shared),
             id,
+            next: AtomicU32::new(EMPTY),
             woken: AtomicU64::new(0),
         })
     }
@@ -128,43 +166,49 @@ impl Chunk {
     /// Marks the slot at `offset` woken; the first mark queues the chunk.
     fn mark(&self, offset: u32) {
         if self.woken.fetch_or(1 << offset, Ordering::SeqCst) == 0 {
-            self.shared.push_ready(self.id);
+            self.shared.push_ready(self);
         }
     }
 
+    /// True if a source's `bit` is set: right after a poll that returned
+    /// `Pending`, the source woke itself during the poll, as a rule; the way
+    /// a source yields to the executor (tokio's budget, `FromIter`).
+    pub(super) fn is_woken(&self, bit: u64) -> bool {
+        self.woken.load(Ordering::SeqCst) & bit != 0
+    }
+
     /// Takes the woken bits (bit `i` stands for the chunk's slot `i`); the
-    /// next mark queues the chunk again. Only right after popping the chunk.
+    /// next mark queues the chunk again. Only for a chunk taken from the
+    /// ready list, after reading its `next`.
     pub(super) fn take_woken(&self) -> u64 {
         self.woken.swap(0, Ordering::SeqCst)
     }
 }
 
-/// Set by a wake, cleared when the `Gather` drains it. While set, further
-/// wakes cost one atomic operation; it also tells a drained bit of a slot's
-/// new source from a stale one of the source it replaced.
-const WOKEN: u32 = 1 << 31;
+/// Set when the source leaves its slot: the node's later wakes are no-ops,
+/// so they cannot mark the slot's next source.
+const RETIRED: u32 = 1 << 31;
 /// The low bits hold the source's generation, fixed for the node's life.
-pub(super) const GENERATION: u32 = WOKEN - 1;
+pub(super) const GENERATION: u32 = RETIRED - 1;
 
-/// One source's waker and scheduling state: 16 bytes beside the `Arc`'s two
-/// counters, so `Gather` adds little per source.
+/// One source's waker: 16 bytes beside the `Arc`'s two counters, so `Gather`
+/// adds little per source.
 #[derive(Debug)]
 pub(super) struct Node {
     chunk: Arc<Chunk>,
     /// The slot's offset in its chunk.
     offset: u32,
-    /// `WOKEN | generation`.
+    /// `RETIRED | generation`.
     state: AtomicU32,
 }
 
 impl Node {
-    /// A node for a new source in slot `index` of `chunk`. It starts woken,
-    /// as a new source is due its first turn; the `Gather` puts it in line.
+    /// A node for the source in slot `index` of `chunk`.
     pub(super) fn new(chunk: &Arc<Chunk>, index: u32, generation: u32) -> Arc<Self> {
         Arc::new(Node {
             chunk: Arc::clone(chunk),
             offset: index % CHUNK as u32,
-            state: AtomicU32::new(WOKEN | (generation & GENERATION)),
+            state: AtomicU32::new(generation & GENERATION),
         })
     }
 
@@ -172,22 +216,10 @@ impl Node {
         self.state.load(Ordering::Relaxed) & GENERATION
     }
 
-    /// Consumes a pending wake; true if there was one.
-    pub(super) fn take_wake(&self) -> bool {
-        self.state.fetch_and(!WOKEN, Ordering::AcqRel) & WOKEN != 0
-    }
-
-    /// True if a wake is pending: right after a poll that returned `Pending`,
-    /// the source woke itself during the poll, as a rule; the way a source
-    /// yields to the executor (tokio's budget, `FromIter`).
-    pub(super) fn is_woken(&self) -> bool {
-        self.state.load(Ordering::Acquire) & WOKEN != 0
-    }
-
     /// Makes every later wake a no-op: the source is gone. A plain store:
-    /// nothing reads the other bits of a retired node.
+    /// nothing reads the generation of a retired node.
     pub(super) fn retire(&self) {
-        self.state.store(WOKEN, Ordering::Release);
+        self.state.store(RETIRED, Ordering::Relaxed);
     }
 }
 
@@ -197,7 +229,9 @@ impl Wake for Node {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if self.state.fetch_or(WOKEN, Ordering::AcqRel) & WOKEN == 0 {
+        // A wake racing with the retirement may still mark the slot: its next
+        // source then gets one spurious poll, never a lost one.
+        if self.state.load(Ordering::Relaxed) & RETIRED == 0 {
             self.chunk.mark(self.offset);
         }
     }

@@ -116,43 +116,73 @@ enum Entry {
 }
 
 /// What polling one source gave.
-enum Polled<T> {
-    Event(Event<T>),
+enum Polled<O> {
+    /// Something to report: an item, or an end if the caller wants ends.
+    Out(O),
     /// Pending, and waiting for a wake.
     Pending,
     /// Pending, but woken already: the source yields to the executor.
     Yielded,
-    /// The id was stale: nothing was polled.
+    /// Nothing to report: the id was stale (nothing was polled), or the
+    /// source ended and the caller passes over ends.
     Gone,
 }
 
-impl<T> Polled<T> {
-    /// The event to report, if any; counts a source that yielded.
-    fn report(self, report_ends: bool, yielded: &mut u32) -> Option<Event<T>> {
-        match self {
-            Polled::Event(Event::Ended(_)) if !report_ends => None,
-            Polled::Event(event) => Some(event),
-            Polled::Yielded => {
-                *yielded += 1;
-                None
-            }
-            Polled::Pending | Polled::Gone => None,
-        }
+/// How a call reports what it polled. Each way builds its own output, so
+/// the per-item path moves the item once, with no `Event` to unpack.
+trait Report<T> {
+    type Out;
+    fn item(id: SourceId, item: T) -> Self::Out;
+    /// The end of a source, or `None` to pass over it and go on.
+    fn ended(id: SourceId) -> Option<Self::Out>;
+}
+
+/// `Gather` as a `Stream`: bare items; ends are passed over.
+struct Items;
+
+impl<T> Report<T> for Items {
+    type Out = T;
+    #[inline(always)]
+    fn item(_: SourceId, item: T) -> T {
+        item
+    }
+    #[inline(always)]
+    fn ended(_: SourceId) -> Option<T> {
+        None
     }
 }
 
-/// Bit `index` of a bitset.
-fn bit(bits: &[u64], index: usize) -> bool {
-    bits[index / 64] & (1 << (index % 64)) != 0
+/// [`Gather::poll_event`]: items with their ids, and ends.
+struct WithIds;
+
+impl<T> Report<T> for WithIds {
+    type Out = Event<T>;
+    #[inline(always)]
+    fn item(id: SourceId, item: T) -> Event<T> {
+        Event::Item(id, item)
+    }
+    #[inline(always)]
+    fn ended(id: SourceId) -> Option<Event<T>> {
+        Some(Event::Ended(id))
+    }
 }
 
-fn set_bit(bits: &mut [u64], index: usize, on: bool) {
-    let mask = 1 << (index % 64);
-    if on {
-        bits[index / 64] |= mask;
-    } else {
-        bits[index / 64] &= !mask;
-    }
+/// What only the `Gather` knows of the sources of one chunk, a bit per slot;
+/// it needs no atomics.
+#[derive(Clone, Copy, Default)]
+struct Marks {
+    /// Set while the source has the turn or waits in line with an entry of
+    /// its own, so a wake does not give it a second place.
+    scheduled: u64,
+    /// Set while a taken wake of the source waits in a `Woken` entry, and
+    /// cleared when that entry comes up or the source leaves: an entry taken
+    /// before a source left skips the slot's next source.
+    waiting: u64,
+}
+
+/// The slot's chunk, and its bit in the chunk's words.
+fn locate(index: usize) -> (usize, u64) {
+    (index / CHUNK, 1 << (index % CHUNK))
 }
 
 /// End of the free list.
@@ -244,10 +274,12 @@ pub struct Gather<S> {
     shared: Arc<Shared>,
     /// The woken bits of every `CHUNK` slots, made as slots are.
     chunks: Vec<Arc<Chunk>>,
-    /// A bit per slot, set while its source has the turn or waits in line
-    /// with an entry of its own, so a wake does not give it a second place.
-    /// Only `Gather` uses it, so it needs no atomics.
-    scheduled: Vec<u64>,
+    /// The scheduling marks of every chunk.
+    marks: Vec<Marks>,
+    /// Slots left while a wake of their source was still in its chunk's
+    /// word: they join the free list once that wake is taken (and skipped),
+    /// so it cannot reach the slot's next source.
+    quarantine: Vec<u32>,
 }
 
 /// Drives every stream of `sources` concurrently and yields their items as
@@ -323,7 +355,8 @@ impl<S> Gather<S> {
             task_waker: None,
             shared: Shared::new(),
             chunks: Vec::new(),
-            scheduled: Vec::new(),
+            marks: Vec::new(),
+            quarantine: Vec::new(),
         }
     }
 
@@ -397,7 +430,7 @@ impl<S> Gather<S> {
         let chunk = index as usize / CHUNK;
         if chunk == self.chunks.len() {
             self.chunks.push(Chunk::new(&self.shared, chunk as u32));
-            self.scheduled.push(0);
+            self.marks.push(Marks::default());
         }
         let node = Node::new(&self.chunks[chunk], index, generation);
         self.slots[index as usize] = Slot::Occupied {
@@ -449,13 +482,13 @@ impl<S> Gather<S> {
         )
     }
 
-    /// Frees an occupied slot and returns its stream. Queue entries that still
-    /// name the slot are skipped later: its next occupant has a fresh node and
-    /// a new generation.
+    /// Frees an occupied slot and returns its stream. Entries in line that
+    /// still name the slot are skipped later: by the generation in a
+    /// `Source` entry, by the `waiting` mark for a `Woken` one.
     fn vacate(&mut self, id: SourceId) -> Pin<Box<S>> {
         let vacant = Slot::Vacant {
             generation: id.generation.wrapping_add(1) & GENERATION,
-            next_free: self.free,
+            next_free: NONE,
         };
         let Slot::Occupied { stream, node } =
             core::mem::replace(&mut self.slots[id.index()], vacant)
@@ -463,13 +496,28 @@ impl<S> Gather<S> {
             unreachable!("vacate an occupied slot")
         };
         node.retire();
-        set_bit(&mut self.scheduled, id.index(), false);
+        let (chunk, bit) = locate(id.index());
+        let marks = &mut self.marks[chunk];
+        marks.scheduled &= !bit;
+        marks.waiting &= !bit;
         if matches!(&self.waker, Some((last, _)) if *last == id) {
             self.waker = None;
         }
-        self.free = id.index;
+        if self.chunks[chunk].is_woken(bit) {
+            self.quarantine.push(id.index);
+        } else {
+            self.free_slot(id.index);
+        }
         self.len -= 1;
         stream
+    }
+
+    /// Puts a vacant slot on the free list.
+    fn free_slot(&mut self, index: u32) {
+        if let Slot::Vacant { next_free, .. } = &mut self.slots[index as usize] {
+            *next_free = self.free;
+            self.free = index;
+        }
     }
 
     /// Takes every source out, in slot order, leaving nothing behind; the
@@ -551,42 +599,87 @@ impl<S: Stream> Gather<S> {
     /// assert_eq!(gather.poll_event(&mut cx), Poll::Ready(None));
     /// ```
     pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event<S::Item>>> {
-        self.poll_turns(cx, true)
+        self.poll_turns::<WithIds>(cx)
     }
 
     /// The heart of `Gather`: one turn for each source that is ready now.
     ///
-    /// With `report_ends` false, the ends of sources are passed over and the
-    /// turns go on, so one call still polls each source at most once.
+    /// When `R` passes over the end of a source, the turns go on, so one call
+    /// still polls each source at most once.
     #[inline]
-    fn poll_turns(
-        &mut self,
-        cx: &mut Context<'_>,
-        report_ends: bool,
-    ) -> Poll<Option<Event<S::Item>>> {
-        // Sources that returned `Pending` after waking themselves: they yield
-        // to the executor, and so does `Gather` once two of them did.
-        let mut yielded = 0;
-        // The source in the middle of its turn goes on without looking at
-        // the line or the wakes: the fast path of a busy source, small
-        // enough to inline into the caller's loop.
-        if let Some(id) = self.turn.take() {
-            if let Some(event) = self.poll_source(id).report(report_ends, &mut yielded) {
-                return Poll::Ready(Some(event));
+    fn poll_turns<R: Report<S::Item>>(&mut self, cx: &mut Context<'_>) -> Poll<Option<R::Out>> {
+        // The fast path of a busy source: the source in the middle of its
+        // turn goes on with the waker built when the turn began, without
+        // looking at the line or the wakes. It is kept small enough to be
+        // inlined into the caller's loop; everything else is out of line.
+        if let (Some(id), Some((last, waker))) = (self.turn, &self.waker) {
+            if let (true, Some(Slot::Occupied { stream, .. })) =
+                (*last == id, self.slots.get_mut(id.index()))
+            {
+                return match stream.as_mut().poll_next(&mut Context::from_waker(waker)) {
+                    Poll::Ready(Some(item)) => {
+                        self.streak += 1;
+                        if self.streak == Self::TURN {
+                            self.turn = None;
+                            self.end_turn(id);
+                        }
+                        Poll::Ready(Some(R::item(id, item)))
+                    }
+                    Poll::Ready(None) => self.turn_over::<R>(cx, id, true),
+                    Poll::Pending => self.turn_over::<R>(cx, id, false),
+                };
             }
         }
-        self.poll_round(cx, report_ends, yielded)
+        self.poll_rest::<R>(cx)
+    }
+
+    /// The source in the middle of its turn ended (or returned `Pending`):
+    /// its turn is over, and the call goes on with the line.
+    #[inline(never)]
+    fn turn_over<R: Report<S::Item>>(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: SourceId,
+        ended: bool,
+    ) -> Poll<Option<R::Out>> {
+        self.turn = None;
+        let mut yielded = 0;
+        if ended {
+            self.end_source(id);
+            if let Some(out) = R::ended(id) {
+                return Poll::Ready(Some(out));
+            }
+        } else if self.went_pending(id) {
+            yielded = 1;
+        }
+        self.poll_round::<R>(cx, yielded)
+    }
+
+    /// A call without a turn to go on with (or whose turn's source left):
+    /// the source that had the turn, if any, then the line.
+    #[inline(never)]
+    fn poll_rest<R: Report<S::Item>>(&mut self, cx: &mut Context<'_>) -> Poll<Option<R::Out>> {
+        let mut yielded = 0;
+        if let Some(id) = self.turn.take() {
+            match self.poll_source::<R>(id) {
+                Polled::Out(out) => return Poll::Ready(Some(out)),
+                Polled::Yielded => yielded = 1,
+                Polled::Pending | Polled::Gone => {}
+            }
+        }
+        self.poll_round::<R>(cx, yielded)
     }
 
     /// The rest of a call: the sources woken or waiting in line, each polled
-    /// at most once.
+    /// at most once. `yielded` counts the sources that returned `Pending`
+    /// after waking themselves: they yield to the executor, and so does
+    /// `Gather` once two of them did.
     #[inline(never)]
-    fn poll_round(
+    fn poll_round<R: Report<S::Item>>(
         &mut self,
         cx: &mut Context<'_>,
-        report_ends: bool,
         mut yielded: u32,
-    ) -> Poll<Option<Event<S::Item>>> {
+    ) -> Poll<Option<R::Out>> {
         self.take_wakes();
         // Only the sources in line now are polled; sources woken during this
         // call join the line for the next one.
@@ -600,8 +693,10 @@ impl<S: Stream> Gather<S> {
                 continue;
             };
             self.streak = 0;
-            if let Some(event) = self.poll_source(id).report(report_ends, &mut yielded) {
-                return Poll::Ready(Some(event));
+            match self.poll_source::<R>(id) {
+                Polled::Out(out) => return Poll::Ready(Some(out)),
+                Polled::Yielded => yielded += 1,
+                Polled::Pending | Polled::Gone => {}
             }
         }
         if self.len == 0 {
@@ -619,7 +714,7 @@ impl<S: Stream> Gather<S> {
     /// follows: the rest of its turn, the back of the line, or nothing until
     /// it is woken.
     #[inline(always)]
-    fn poll_source(&mut self, id: SourceId) -> Polled<S::Item> {
+    fn poll_source<R: Report<S::Item>>(&mut self, id: SourceId) -> Polled<R::Out> {
         let Some(Slot::Occupied { stream, node }) = self.slots.get_mut(id.index()) else {
             return Polled::Gone;
         };
@@ -640,22 +735,31 @@ impl<S: Stream> Gather<S> {
                 } else {
                     self.end_turn(id);
                 }
-                Polled::Event(Event::Item(id, item))
+                Polled::Out(R::item(id, item))
             }
             Poll::Ready(None) => {
                 self.end_source(id);
-                Polled::Event(Event::Ended(id))
+                R::ended(id).map_or(Polled::Gone, Polled::Out)
             }
             Poll::Pending => {
-                // Only a wake queues it again.
-                set_bit(&mut self.scheduled, id.index(), false);
-                if node.is_woken() {
+                if self.went_pending(id) {
                     Polled::Yielded
                 } else {
                     Polled::Pending
                 }
             }
         }
+    }
+
+    /// Takes a source that returned `Pending` out of line: only a wake puts
+    /// it back. True if it woke itself meanwhile, as a rule: the way a source
+    /// yields to the executor (tokio's budget, `FromIter`).
+    #[cold]
+    #[inline(never)]
+    fn went_pending(&mut self, id: SourceId) -> bool {
+        let (chunk, bit) = locate(id.index());
+        self.marks[chunk].scheduled &= !bit;
+        self.chunks[chunk].is_woken(bit)
     }
 
     /// Drops a source that ended. Out of line, so that the drop glue stays
@@ -692,6 +796,13 @@ impl<S: Stream> Gather<S> {
                     self.run.pop_front();
                     *entries -= 1;
                 }
+                // A wake taken before its source left names nobody now.
+                let (chunk, bit) = locate(index);
+                let marks = &mut self.marks[chunk];
+                if marks.waiting & bit == 0 {
+                    return None;
+                }
+                marks.waiting &= !bit;
                 self.due(index)
             }
             Entry::Pushed { start, end } => {
@@ -706,18 +817,18 @@ impl<S: Stream> Gather<S> {
         }
     }
 
-    /// The source in slot `index`, if it was woken (or pushed) and is not in
-    /// line already; it is then in line until its turn ends.
+    /// The source in slot `index` (woken or pushed), unless it is in line
+    /// already; it is then in line until its turn ends.
     fn due(&mut self, index: usize) -> Option<SourceId> {
         let Some(Slot::Occupied { node, .. }) = self.slots.get(index) else {
             return None;
         };
-        // A source already in line, or whose wake was taken, is not due
-        // another turn.
-        if !node.take_wake() || bit(&self.scheduled, index) {
+        let (chunk, bit) = locate(index);
+        let marks = &mut self.marks[chunk];
+        if marks.scheduled & bit != 0 {
             return None;
         }
-        set_bit(&mut self.scheduled, index, true);
+        marks.scheduled |= bit;
         Some(SourceId {
             index: index as u32,
             generation: node.generation(),
@@ -725,23 +836,35 @@ impl<S: Stream> Gather<S> {
     }
 
     /// Moves the sources woken since the last call to the back of the line,
-    /// a chunk's worth at a time. Stale bits (a source that ended, or whose
-    /// wake was already handled) cost one check when their turn comes.
+    /// a chunk's worth at a time, in the order their chunks were queued.
+    /// A bit of a source that has left costs one check when it comes up.
     fn take_wakes(&mut self) {
         if !self.shared.has_ready() {
             return;
         }
-        // A chunk is queued at most once until it is taken, so this bound
-        // covers every chunk queued now, while wakes that keep coming from
-        // other threads cannot hold this call.
-        for _ in 0..self.chunks.len() {
-            let Some(chunk) = self.shared.pop_ready() else {
-                break;
-            };
-            let bits = self.chunks[chunk as usize].take_woken();
+        // One swap takes every chunk queued now, so wakes that keep coming
+        // from other threads cannot hold this call.
+        let first = self.run.len();
+        let mut next = self.shared.take_ready();
+        while let Some(chunk) = next {
+            let ready = &self.chunks[chunk as usize];
+            next = Shared::next_ready(ready);
+            let bits = ready.take_woken();
             if bits != 0 {
+                self.marks[chunk as usize].waiting |= bits;
                 self.run.push_back(Entry::Woken { chunk, bits });
             }
+        }
+        // The list runs newest first: turn it round.
+        let last = self.run.len();
+        for i in 0..(last - first) / 2 {
+            self.run.swap(first + i, last - 1 - i);
+        }
+        // The wakes of quarantined slots were just taken: skip them.
+        while let Some(index) = self.quarantine.pop() {
+            let (chunk, bit) = locate(index as usize);
+            self.marks[chunk].waiting &= !bit;
+            self.free_slot(index);
         }
     }
 }
@@ -771,13 +894,7 @@ impl<S: Stream> Stream for Gather<S> {
 
     #[inline]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        self.get_mut()
-            .poll_turns(cx, false)
-            .map(|event| match event {
-                Some(Event::Item(_, item)) => Some(item),
-                // With `report_ends` false, ends are not reported.
-                Some(Event::Ended(_)) | None => None,
-            })
+        self.get_mut().poll_turns::<Items>(cx)
     }
 
     /// The sum of the sources' hints (saturating); costs O(sources).
