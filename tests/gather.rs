@@ -597,3 +597,51 @@ fn wakes_from_many_threads_across_many_sources_deliver_every_item() {
     }
     assert!(next.iter().all(|&n| n == ITEMS));
 }
+
+#[test]
+fn wakes_racing_on_few_chunks_are_never_lost() {
+    // 192 sources in three chunks and four threads that wake them over and
+    // over: chunks are linked into the ready list and taken from it while
+    // other threads link them again. A lost or duplicated link would lose an
+    // item or hang, so the drain runs on its own thread, under a deadline.
+    const SOURCES: usize = 192;
+    const ITEMS: usize = 2_000;
+    let counters = Counters::new();
+    let (sources, handles): (Vec<_>, Vec<_>) = (0..SOURCES)
+        .map(|_| manual::<(usize, usize)>(&counters))
+        .unzip();
+    let handles = std::sync::Arc::new(handles);
+    let (done, finished) = std::sync::mpsc::channel();
+    let drain = std::thread::spawn(move || {
+        let items: Vec<(usize, usize)> = futures::executor::block_on(gather(sources).collect());
+        done.send(items).unwrap();
+    });
+    let feeders: Vec<_> = (0..4)
+        .map(|t| {
+            let handles = std::sync::Arc::clone(&handles);
+            std::thread::spawn(move || {
+                for i in 0..ITEMS {
+                    for s in (t..SOURCES).step_by(4) {
+                        handles[s].send((s, i));
+                    }
+                }
+                for s in (t..SOURCES).step_by(4) {
+                    handles[s].close();
+                }
+            })
+        })
+        .collect();
+    for feeder in feeders {
+        feeder.join().unwrap();
+    }
+    let items = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("every wake reaches the Gather");
+    drain.join().unwrap();
+    assert_eq!(items.len(), SOURCES * ITEMS);
+    let mut next = vec![0; SOURCES];
+    for (s, i) in items {
+        assert_eq!(i, next[s], "source {s} out of order");
+        next[s] += 1;
+    }
+}
