@@ -228,15 +228,26 @@ const NONE: u32 = u32::MAX;
 /// returns `Pending` whenever no source is ready, which for an ingestion task
 /// whose records go to other threads is the right time to yield.
 ///
+/// # Wakers
+///
+/// The waker `Gather` gives each source is `Send + Sync` and may be fired
+/// from any thread, any number of times. A wake costs one atomic
+/// read-modify-write (plus a link and a task wake when it is the first of
+/// its group of 64 sources since the last poll). Fired after its source
+/// ended or was removed, or after the `Gather` was dropped, it costs only a
+/// check, and a wake still pending when its source left never reaches the
+/// slot's next source; only a wake racing with that very removal on another
+/// thread may cost the next source one extra poll.
+///
 /// # Memory
 ///
 /// Each source is boxed (so it need not be `Unpin`). Beside it, `Gather`
 /// keeps 48 bytes per source on 64-bit targets (a 16-byte slot and a 32-byte
-/// waker allocation) and under a byte for woken bits. Woken sources wait for
-/// their turn as bits, 64 to a queue entry, and sources pushed one after
-/// another as one entry; only a source that used up its turn and is still
-/// ready takes a 16-byte entry of its own, and the line keeps its capacity
-/// for the next burst.
+/// waker allocation) and about a byte for woken bits and scheduling marks.
+/// Woken sources wait for their turn as bits, 64 to an entry, and sources
+/// pushed one after another as one entry; only a source that used up its
+/// turn and is still ready takes a 16-byte entry of its own, and the line
+/// keeps its capacity for the next burst.
 ///
 /// # Examples
 ///
