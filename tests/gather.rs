@@ -558,74 +558,31 @@ fn debug_shows_counts_not_sources() {
     assert_eq!(format!("{gather:?}"), "Gather { len: 1, .. }");
 }
 
-#[test]
-fn wakes_from_many_threads_across_many_sources_deliver_every_item() {
-    // Ten thousand sources span several chunks of woken bits; four threads
-    // feed them in interleaved order while the Gather drains.
-    const SOURCES: usize = 10_000;
-    const ITEMS: usize = 5;
+/// Four threads feed `items` items to each of `sources` sources, in
+/// interleaved order, then close them, while a `Gather` drains them on its
+/// own thread. Every item must come out, in order per source, before a
+/// deadline: a lost wake fails the test instead of hanging it.
+fn feed_from_four_threads(sources: usize, items: usize) {
     let counters = Counters::new();
-    let (sources, handles): (Vec<_>, Vec<_>) = (0..SOURCES)
-        .map(|_| manual::<(usize, usize)>(&counters))
-        .unzip();
-    let gather = gather(sources);
-    let handles = std::sync::Arc::new(handles);
-    let feeders: Vec<_> = (0..4)
-        .map(|t| {
-            let handles = std::sync::Arc::clone(&handles);
-            std::thread::spawn(move || {
-                for i in 0..ITEMS {
-                    for s in (t..SOURCES).step_by(4) {
-                        handles[s].send((s, i));
-                    }
-                }
-                for s in (t..SOURCES).step_by(4) {
-                    handles[s].close();
-                }
-            })
-        })
-        .collect();
-    let items: Vec<(usize, usize)> = futures::executor::block_on(gather.collect());
-    for feeder in feeders {
-        feeder.join().unwrap();
-    }
-    assert_eq!(items.len(), SOURCES * ITEMS);
-    let mut next = vec![0; SOURCES];
-    for (s, i) in items {
-        assert_eq!(i, next[s], "source {s} out of order");
-        next[s] += 1;
-    }
-    assert!(next.iter().all(|&n| n == ITEMS));
-}
-
-#[test]
-fn wakes_racing_on_few_chunks_are_never_lost() {
-    // 192 sources in three chunks and four threads that wake them over and
-    // over: chunks are linked into the ready list and taken from it while
-    // other threads link them again. A lost or duplicated link would lose an
-    // item or hang, so the drain runs on its own thread, under a deadline.
-    const SOURCES: usize = 192;
-    const ITEMS: usize = 2_000;
-    let counters = Counters::new();
-    let (sources, handles): (Vec<_>, Vec<_>) = (0..SOURCES)
+    let (streams, handles): (Vec<_>, Vec<_>) = (0..sources)
         .map(|_| manual::<(usize, usize)>(&counters))
         .unzip();
     let handles = std::sync::Arc::new(handles);
     let (done, finished) = std::sync::mpsc::channel();
     let drain = std::thread::spawn(move || {
-        let items: Vec<(usize, usize)> = futures::executor::block_on(gather(sources).collect());
-        done.send(items).unwrap();
+        let all: Vec<(usize, usize)> = futures::executor::block_on(gather(streams).collect());
+        done.send(all).unwrap();
     });
     let feeders: Vec<_> = (0..4)
         .map(|t| {
             let handles = std::sync::Arc::clone(&handles);
             std::thread::spawn(move || {
-                for i in 0..ITEMS {
-                    for s in (t..SOURCES).step_by(4) {
+                for i in 0..items {
+                    for s in (t..sources).step_by(4) {
                         handles[s].send((s, i));
                     }
                 }
-                for s in (t..SOURCES).step_by(4) {
+                for s in (t..sources).step_by(4) {
                     handles[s].close();
                 }
             })
@@ -634,14 +591,28 @@ fn wakes_racing_on_few_chunks_are_never_lost() {
     for feeder in feeders {
         feeder.join().unwrap();
     }
-    let items = finished
+    let all = finished
         .recv_timeout(std::time::Duration::from_secs(60))
         .expect("every wake reaches the Gather");
     drain.join().unwrap();
-    assert_eq!(items.len(), SOURCES * ITEMS);
-    let mut next = vec![0; SOURCES];
-    for (s, i) in items {
+    assert_eq!(all.len(), sources * items);
+    let mut next = vec![0; sources];
+    for (s, i) in all {
         assert_eq!(i, next[s], "source {s} out of order");
         next[s] += 1;
     }
+}
+
+#[test]
+fn wakes_from_many_threads_across_many_sources_deliver_every_item() {
+    // Ten thousand sources span many chunks of woken bits.
+    feed_from_four_threads(10_000, 5);
+}
+
+#[test]
+fn wakes_racing_on_few_chunks_are_never_lost() {
+    // 192 sources in three chunks, woken over and over: chunks are linked
+    // into the ready list and taken from it while other threads link them
+    // again. A lost or duplicated link would lose an item or hang.
+    feed_from_four_threads(192, 2_000);
 }
