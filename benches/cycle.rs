@@ -43,7 +43,11 @@ struct Region {
 }
 
 impl Region {
-    fn new() -> Self {
+    /// Starts once the runtime has settled: the timers of what ran before
+    /// are freed by the runtime a little later, and freed within the region
+    /// they would hide as much of what it holds.
+    fn new<R: Runtime>(rt: &R) -> Self {
+        rt.block_on(rt.sleep(Duration::from_millis(50)));
         ALLOCATOR.reset_peak_usage();
         Region {
             base: ALLOCATOR.current_usage(),
@@ -162,7 +166,8 @@ impl Runtime for Tokio {
         Box::new(AbortOnDrop(self.runtime.spawn(future)))
     }
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> {
-        Box::pin(tokio::time::sleep(duration))
+        // Made inside the future: a `Sleep` needs the runtime's context.
+        Box::pin(async move { tokio::time::sleep(duration).await })
     }
 }
 
@@ -174,27 +179,27 @@ fn sensors<R: Runtime>(runtime: &R, n: usize, latency: Duration) -> Vec<BoxSenso
 }
 
 fn confluo_gather<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
-    let region = Region::new();
+    let region = Region::new(rt);
     // `Gather` boxes each source itself: it takes the sensors as they are.
     let merged = confluo::gather((0..n as u32).map(|id| rt.sensor(id, t)));
     rt.block_on(cycles(merged, n, rounds, region))
 }
 
 fn select_all<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
-    let region = Region::new();
+    let region = Region::new(rt);
     let merged = futures::stream::select_all(sensors(rt, n, t));
     rt.block_on(cycles(merged, n, rounds, region))
 }
 
 fn merge<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
     use futures_concurrency::stream::Merge;
-    let region = Region::new();
+    let region = Region::new(rt);
     let merged = sensors(rt, n, t).merge();
     rt.block_on(cycles(merged, n, rounds, region))
 }
 
 fn stream_map<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
-    let region = Region::new();
+    let region = Region::new(rt);
     let mut map = tokio_stream::StreamMap::with_capacity(n);
     for (key, sensor) in sensors(rt, n, t).into_iter().enumerate() {
         map.insert(key, sensor);
@@ -204,7 +209,7 @@ fn stream_map<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measure
 
 /// What many users write: a task per sensor, sending into one channel.
 fn task_per_sensor<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
-    let region = Region::new();
+    let region = Region::new(rt);
     let (sender, receiver) = async_channel::bounded(n.max(1));
     let tasks: Vec<Box<dyn Send>> = sensors(rt, n, t)
         .into_iter()
@@ -230,7 +235,7 @@ fn task_per_sensor<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Me
 /// are due) every reading taken and the next read started. What every
 /// contender holds too, with the runtime's transients, before its share.
 fn sensors_alone<R: Runtime>(rt: &R, n: usize, t: Duration) -> f64 {
-    let region = Region::new();
+    let region = Region::new(rt);
     let mut all = sensors(rt, n, t);
     rt.block_on(async {
         assert_eq!(poll_all(&mut all).await, 0);
@@ -312,6 +317,7 @@ fn run<R: Runtime>(rt: &R, bench: bool, sizes: &[usize], latency: Duration, roun
     // take hours, and the table already shows how it scales.
     let mut given_up: Vec<&str> = Vec::new();
     for &n in sizes.iter().filter(|&&n| size_selected(n)) {
+        if std::env::var("ALONE").is_ok() { for _ in 0..5 { eprintln!("alone {n}: {:.0}", sensors_alone(rt, n, latency)); } }
         let alone = if bench {
             sensors_alone(rt, n, latency)
         } else {
