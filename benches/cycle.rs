@@ -317,7 +317,6 @@ fn run<R: Runtime>(rt: &R, bench: bool, sizes: &[usize], latency: Duration, roun
     // take hours, and the table already shows how it scales.
     let mut given_up: Vec<&str> = Vec::new();
     for &n in sizes.iter().filter(|&&n| size_selected(n)) {
-        if std::env::var("ALONE").is_ok() { for _ in 0..5 { eprintln!("alone {n}: {:.0}", sensors_alone(rt, n, latency)); } }
         let alone = if bench {
             sensors_alone(rt, n, latency)
         } else {
