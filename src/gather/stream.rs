@@ -223,7 +223,7 @@ const NONE: u32 = u32::MAX;
 /// `tokio::task::unconstrained`. On the current-thread runtime tokio defers
 /// the wakes of resources whose budget is spent until its next turn, so no
 /// merge can tell, while it polls, that the rest will say `Pending` too:
-/// 100,000 timer-driven sources then take hundreds of round trips per cycle
+/// 100,000 timer-driven sources then take a hundred round trips or more per cycle
 /// (`BENCHMARKS.md`, W3). `unconstrained` lifts the budget; the task still
 /// returns `Pending` whenever no source is ready, which for an ingestion task
 /// whose records go to other threads is the right time to yield.
