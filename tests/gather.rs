@@ -212,6 +212,54 @@ fn a_self_waking_source_is_polled_once_per_call_and_yields_to_the_executor() {
     }
 }
 
+/// Yields `burst` items, then yields to the executor once (waking itself and
+/// returning `Pending`), and again: the way `source::from_iter` runs.
+struct Bursts {
+    burst: usize,
+    left: usize,
+    counters: std::sync::Arc<Counters>,
+}
+
+impl Stream for Bursts {
+    type Item = ();
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<()>> {
+        self.counters
+            .polls
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if self.left == 0 {
+            self.left = self.burst;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        self.left -= 1;
+        Poll::Ready(Some(()))
+    }
+}
+
+#[test]
+fn a_source_that_yields_in_the_middle_of_its_turn_is_polled_once_in_that_call() {
+    let counters = Counters::new();
+    let mut gather = gather([Bursts {
+        burst: 3,
+        left: 3,
+        counters: counters.clone(),
+    }]);
+    let (task, waker) = CountingWaker::new();
+    let mut outcomes = Vec::new();
+    for call in 1..=8 {
+        let wakes = task.wakes();
+        let ready = poll_once(&mut gather, &waker).is_ready();
+        assert_eq!(counters.polls(), call, "one poll per call");
+        assert!(ready || task.wakes() > wakes, "a yield wakes the task");
+        outcomes.push(ready);
+    }
+    assert_eq!(
+        outcomes,
+        [true, true, true, false, true, true, true, false],
+        "three items, then the source and Gather yield"
+    );
+}
+
 #[test]
 fn two_sources_that_yield_make_gather_yield_without_polling_the_rest() {
     // Tokio's resources yield this way once a task's budget is spent: polling

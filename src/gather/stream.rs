@@ -663,7 +663,7 @@ impl<S: Stream> Gather<S> {
         } else if self.went_pending(id) {
             yielded = 1;
         }
-        self.poll_round::<R>(cx, yielded)
+        self.poll_round::<R>(cx, yielded, Some(id))
     }
 
     /// A call without a turn to go on with (or whose turn's source left):
@@ -671,30 +671,34 @@ impl<S: Stream> Gather<S> {
     #[inline(never)]
     fn poll_rest<R: Report<S::Item>>(&mut self, cx: &mut Context<'_>) -> Poll<Option<R::Out>> {
         let mut yielded = 0;
-        if let Some(id) = self.turn.take() {
+        let turn = self.turn.take();
+        if let Some(id) = turn {
             match self.poll_source::<R>(id) {
                 Polled::Out(out) => return Poll::Ready(Some(out)),
                 Polled::Yielded => yielded = 1,
                 Polled::Pending | Polled::Gone => {}
             }
         }
-        self.poll_round::<R>(cx, yielded)
+        self.poll_round::<R>(cx, yielded, turn)
     }
 
     /// The rest of a call: the sources woken or waiting in line, each polled
     /// at most once. `yielded` counts the sources that returned `Pending`
     /// after waking themselves: they yield to the executor, and so does
-    /// `Gather` once two of them did.
+    /// `Gather` once two of them did. `polled` is the source whose turn this
+    /// call polled already: if it woke meanwhile, it waits for the next call.
     #[inline(never)]
     fn poll_round<R: Report<S::Item>>(
         &mut self,
         cx: &mut Context<'_>,
         mut yielded: u32,
+        polled: Option<SourceId>,
     ) -> Poll<Option<R::Out>> {
         self.take_wakes();
         // Only the sources in line now are polled; sources woken during this
         // call join the line for the next one.
         let mut entries = self.run.len();
+        let mut requeued = false;
         while entries > 0 {
             if yielded >= 2 {
                 cx.waker().wake_by_ref();
@@ -703,6 +707,13 @@ impl<S: Stream> Gather<S> {
             let Some(id) = self.next_in_line(&mut entries) else {
                 continue;
             };
+            if Some(id) == polled {
+                // In line again, behind the entries this call takes; the
+                // task comes back for it.
+                self.run.push_back(Entry::Source(id));
+                requeued = true;
+                continue;
+            }
             self.streak = 0;
             match self.poll_source::<R>(id) {
                 Polled::Out(out) => return Poll::Ready(Some(out)),
@@ -714,8 +725,9 @@ impl<S: Stream> Gather<S> {
             return Poll::Ready(None);
         }
         self.shared.register(cx.waker(), &mut self.task_waker);
-        if self.shared.has_ready() {
-            // A wake arrived during this call: yield to the executor first.
+        if requeued || self.shared.has_ready() {
+            // A source waits for the next call, or a wake arrived during
+            // this one: yield to the executor first.
             cx.waker().wake_by_ref();
         }
         Poll::Pending
