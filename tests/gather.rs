@@ -435,6 +435,27 @@ fn a_wake_taken_before_its_source_left_skips_the_next_source_in_the_slot() {
 }
 
 #[test]
+fn a_source_pushed_into_a_slot_left_before_its_first_turn_is_polled_once() {
+    let counters = Counters::new();
+    let (first, _first_handle) = manual::<u8>(&counters);
+    let (second, _second_handle) = manual::<u8>(&counters);
+    let mut gather = Gather::new();
+    let first_id = gather.push(first);
+    gather.push(second);
+    // The first source leaves before its first turn, and a newcomer takes
+    // its slot: the line names that slot twice now.
+    assert!(gather.remove(first_id).is_some());
+    let fresh = Counters::new();
+    let (newcomer, _newcomer_handle) = manual::<u8>(&fresh);
+    assert_eq!(gather.push(newcomer).index(), first_id.index());
+
+    let (_task, waker) = CountingWaker::new();
+    assert_eq!(poll_once(&mut gather, &waker), Poll::Pending);
+    assert_eq!(fresh.polls(), 1, "one poll per call");
+    assert_eq!(counters.polls(), 1, "the second source, once");
+}
+
+#[test]
 fn remove_returns_the_source_and_rejects_unknown_or_stale_ids() {
     let counters = Counters::new();
     let mut gather = Gather::new();

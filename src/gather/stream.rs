@@ -174,9 +174,10 @@ struct Marks {
     /// Set while the source has the turn or waits in line with an entry of
     /// its own, so a wake does not give it a second place.
     scheduled: u64,
-    /// Set while a taken wake of the source waits in a `Woken` entry, and
-    /// cleared when that entry comes up or the source leaves: an entry taken
-    /// before a source left skips the slot's next source.
+    /// Set while the source waits in line for a turn it was woken (or
+    /// pushed) for, and cleared when its entry comes up or the source
+    /// leaves: an entry made before a source left skips the slot's next
+    /// source.
     waiting: u64,
 }
 
@@ -450,6 +451,7 @@ impl<S> Gather<S> {
         };
         // A new source joins the line at once, with no wake to go through,
         // and a task waiting on this `Gather` is woken for it.
+        self.marks[chunk].waiting |= 1 << (index as usize % CHUNK);
         match self.run.back_mut() {
             Some(Entry::Pushed { end, .. }) if *end == index => *end += 1,
             _ => self.run.push_back(Entry::Pushed {
@@ -819,13 +821,6 @@ impl<S: Stream> Gather<S> {
                     self.run.pop_front();
                     *entries -= 1;
                 }
-                // A wake taken before its source left names nobody now.
-                let (chunk, bit) = locate(index);
-                let marks = &mut self.marks[chunk];
-                if marks.waiting & bit == 0 {
-                    return None;
-                }
-                marks.waiting &= !bit;
                 self.due(index)
             }
             Entry::Pushed { start, end } => {
@@ -840,7 +835,8 @@ impl<S: Stream> Gather<S> {
         }
     }
 
-    /// The source in slot `index` (woken or pushed), unless it is in line
+    /// The source in slot `index`, named by a `Woken` or `Pushed` entry, if
+    /// it still waits for the turn that entry stands for and is not in line
     /// already; it is then in line until its turn ends.
     fn due(&mut self, index: usize) -> Option<SourceId> {
         let Some(Slot::Occupied { node, .. }) = self.slots.get(index) else {
@@ -848,6 +844,12 @@ impl<S: Stream> Gather<S> {
         };
         let (chunk, bit) = locate(index);
         let marks = &mut self.marks[chunk];
+        // An entry made before its source left names nobody now; of two
+        // entries for one wait (a push and a wake), the first one serves.
+        if marks.waiting & bit == 0 {
+            return None;
+        }
+        marks.waiting &= !bit;
         if marks.scheduled & bit != 0 {
             return None;
         }
