@@ -119,13 +119,11 @@ enum Entry {
 enum Polled<O> {
     /// Something to report: an item, or an end if the caller wants ends.
     Out(O),
-    /// Pending, and waiting for a wake.
-    Pending,
     /// Pending, but woken already: the source yields to the executor.
     Yielded,
-    /// Nothing to report: the id was stale (nothing was polled), or the
-    /// source ended and the caller passes over ends.
-    Gone,
+    /// Nothing to report: pending until a wake, ended while the caller
+    /// passes over ends, or a stale id (nothing was polled).
+    Quiet,
 }
 
 /// How a call reports what it polled. Each way builds its own output, so
@@ -439,7 +437,7 @@ impl<S> Gather<S> {
                 Slot::Occupied { .. } => unreachable!("the free list names vacant slots"),
             },
         };
-        let chunk = index as usize / CHUNK;
+        let (chunk, bit) = locate(index as usize);
         if chunk == self.chunks.len() {
             self.chunks.push(Chunk::new(&self.shared, chunk as u32));
             self.marks.push(Marks::default());
@@ -451,7 +449,7 @@ impl<S> Gather<S> {
         };
         // A new source joins the line at once, with no wake to go through,
         // and a task waiting on this `Gather` is woken for it.
-        self.marks[chunk].waiting |= 1 << (index as usize % CHUNK);
+        self.marks[chunk].waiting |= bit;
         match self.run.back_mut() {
             Some(Entry::Pushed { end, .. }) if *end == index => *end += 1,
             _ => self.run.push_back(Entry::Pushed {
@@ -631,11 +629,7 @@ impl<S: Stream> Gather<S> {
             {
                 return match stream.as_mut().poll_next(&mut Context::from_waker(waker)) {
                     Poll::Ready(Some(item)) => {
-                        self.streak += 1;
-                        if self.streak == Self::TURN {
-                            self.turn = None;
-                            self.end_turn(id);
-                        }
+                        self.count_item(id);
                         Poll::Ready(Some(R::item(id, item)))
                     }
                     Poll::Ready(None) => self.turn_over::<R>(cx, id, true),
@@ -656,46 +650,39 @@ impl<S: Stream> Gather<S> {
         ended: bool,
     ) -> Poll<Option<R::Out>> {
         self.turn = None;
-        let mut yielded = 0;
-        if ended {
-            self.end_source(id);
-            if let Some(out) = R::ended(id) {
-                return Poll::Ready(Some(out));
-            }
-        } else if self.went_pending(id) {
-            yielded = 1;
-        }
-        self.poll_round::<R>(cx, yielded, Some(id))
+        let polled = self.settle::<R>(id, ended);
+        self.poll_round::<R>(cx, Some((id, polled)))
     }
 
     /// A call without a turn to go on with (or whose turn's source left):
     /// the source that had the turn, if any, then the line.
     #[inline(never)]
     fn poll_rest<R: Report<S::Item>>(&mut self, cx: &mut Context<'_>) -> Poll<Option<R::Out>> {
-        let mut yielded = 0;
-        let turn = self.turn.take();
-        if let Some(id) = turn {
-            match self.poll_source::<R>(id) {
-                Polled::Out(out) => return Poll::Ready(Some(out)),
-                Polled::Yielded => yielded = 1,
-                Polled::Pending | Polled::Gone => {}
-            }
-        }
-        self.poll_round::<R>(cx, yielded, turn)
+        let turn = self.turn.take().map(|id| (id, self.poll_source::<R>(id)));
+        self.poll_round::<R>(cx, turn)
     }
 
     /// The rest of a call: the sources woken or waiting in line, each polled
-    /// at most once. `yielded` counts the sources that returned `Pending`
-    /// after waking themselves: they yield to the executor, and so does
-    /// `Gather` once two of them did. `polled` is the source whose turn this
-    /// call polled already: if it woke meanwhile, it waits for the next call.
+    /// at most once. `turn` is the source whose turn this call polled
+    /// already, with what it gave: if it woke meanwhile, it waits for the
+    /// next call. Sources that return `Pending` after waking themselves
+    /// yield to the executor, and so does `Gather` once two of them did.
     #[inline(never)]
     fn poll_round<R: Report<S::Item>>(
         &mut self,
         cx: &mut Context<'_>,
-        mut yielded: u32,
-        polled: Option<SourceId>,
+        turn: Option<(SourceId, Polled<R::Out>)>,
     ) -> Poll<Option<R::Out>> {
+        let mut yielded = 0;
+        let polled = match turn {
+            Some((_, Polled::Out(out))) => return Poll::Ready(Some(out)),
+            Some((id, Polled::Yielded)) => {
+                yielded = 1;
+                Some(id)
+            }
+            Some((id, Polled::Quiet)) => Some(id),
+            None => None,
+        };
         self.take_wakes();
         // Only the sources in line now are polled; sources woken during this
         // call join the line for the next one.
@@ -720,7 +707,7 @@ impl<S: Stream> Gather<S> {
             match self.poll_source::<R>(id) {
                 Polled::Out(out) => return Poll::Ready(Some(out)),
                 Polled::Yielded => yielded += 1,
-                Polled::Pending | Polled::Gone => {}
+                Polled::Quiet => {}
             }
         }
         if self.len == 0 {
@@ -741,38 +728,48 @@ impl<S: Stream> Gather<S> {
     #[inline(always)]
     fn poll_source<R: Report<S::Item>>(&mut self, id: SourceId) -> Polled<R::Out> {
         let Some(Slot::Occupied { stream, node }) = self.slots.get_mut(id.index()) else {
-            return Polled::Gone;
+            return Polled::Quiet;
         };
         let waker = match &self.waker {
             // `vacate` drops the cached waker, so a match names a live source.
             Some((last, waker)) if *last == id => waker,
-            _ if node.generation() != id.generation => return Polled::Gone,
+            _ if node.generation() != id.generation => return Polled::Quiet,
             _ => &self.waker.insert((id, Waker::from(Arc::clone(node)))).1,
         };
         match stream.as_mut().poll_next(&mut Context::from_waker(waker)) {
             Poll::Ready(Some(item)) => {
-                // A source that has more keeps its turn for up to `TURN`
-                // items: one cache-warm source in a row beats hopping between
-                // thousands, and no other waits more than a turn.
-                self.streak += 1;
-                if self.streak < Self::TURN {
-                    self.turn = Some(id);
-                } else {
-                    self.end_turn(id);
-                }
+                self.count_item(id);
                 Polled::Out(R::item(id, item))
             }
-            Poll::Ready(None) => {
-                self.end_source(id);
-                R::ended(id).map_or(Polled::Gone, Polled::Out)
-            }
-            Poll::Pending => {
-                if self.went_pending(id) {
-                    Polled::Yielded
-                } else {
-                    Polled::Pending
-                }
-            }
+            Poll::Ready(None) => self.settle::<R>(id, true),
+            Poll::Pending => self.settle::<R>(id, false),
+        }
+    }
+
+    /// Counts an item of source `id` against its turn. A source that has
+    /// more keeps its turn for up to `TURN` items: one cache-warm source in
+    /// a row beats hopping between thousands, and no other waits more than
+    /// a turn.
+    #[inline(always)]
+    fn count_item(&mut self, id: SourceId) {
+        self.streak += 1;
+        if self.streak < Self::TURN {
+            self.turn = Some(id);
+        } else {
+            self.end_turn(id);
+        }
+    }
+
+    /// What follows a poll of source `id` that gave no item: its end, or its
+    /// wait for a wake.
+    fn settle<R: Report<S::Item>>(&mut self, id: SourceId, ended: bool) -> Polled<R::Out> {
+        if ended {
+            self.end_source(id);
+            R::ended(id).map_or(Polled::Quiet, Polled::Out)
+        } else if self.went_pending(id) {
+            Polled::Yielded
+        } else {
+            Polled::Quiet
         }
     }
 
@@ -799,6 +796,7 @@ impl<S: Stream> Gather<S> {
     /// behind the sources woken during the turn.
     #[inline(never)]
     fn end_turn(&mut self, id: SourceId) {
+        self.turn = None;
         self.streak = 0;
         self.take_wakes();
         self.run.push_back(Entry::Source(id));
