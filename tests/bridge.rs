@@ -318,3 +318,24 @@ fn a_router_stops_when_a_records_partition_has_no_consumer() {
     );
     assert_eq!(keep.collect::<Vec<_>>(), [0, 2, 4]);
 }
+
+#[test]
+fn a_batching_pump_does_not_poll_its_stream_after_the_end() {
+    // Three records, then the end; a poll after the end is a bug the
+    // stream reports by panicking, as streams may.
+    let mut left = 3;
+    let mut ended = false;
+    let records = stream::poll_fn(move |_| {
+        assert!(!ended, "polled after its end");
+        if left == 0 {
+            ended = true;
+            return Poll::Ready(None);
+        }
+        left -= 1;
+        Poll::Ready(Some(left))
+    });
+    let (producer, consumer) = Bridge::new(nz(16)).batch(nz(8)).open();
+    let pumped = smol::block_on(producer.pump(records));
+    assert_eq!(pumped.forwarded(), 3);
+    assert_eq!(consumer.collect::<Vec<_>>(), [2, 1, 0]);
+}

@@ -322,17 +322,26 @@ impl<T> Producer<T> {
         let mut stream = pin!(stream);
         let batch = self.bridge.batch.get();
         let mut forwarded = 0u64;
-        while let Some(first) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+        let mut ended = false;
+        while !ended {
+            let Some(first) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await else {
+                break;
+            };
             let message = if batch == 1 {
                 Message::One(first)
             } else {
                 let mut records = Vec::with_capacity(batch);
                 records.push(first);
-                // Take what is ready now, without waiting for more.
+                // Take what is ready now, without waiting for more; a stream
+                // that ended is not polled again.
                 while records.len() < batch {
                     match poll_fn(|cx| Poll::Ready(stream.as_mut().poll_next(cx))).await {
                         Poll::Ready(Some(record)) => records.push(record),
-                        Poll::Ready(None) | Poll::Pending => break,
+                        Poll::Ready(None) => {
+                            ended = true;
+                            break;
+                        }
+                        Poll::Pending => break,
                     }
                 }
                 Message::Many(records)
