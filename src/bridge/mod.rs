@@ -154,7 +154,7 @@ impl Bridge {
         // this many messages hold at most `capacity` records plus one batch.
         let messages = (self.capacity.get() / self.batch.get()).max(1);
         let (sender, receiver) = async_channel::bounded(messages);
-        let stats = Arc::new(stats::Counters::default());
+        let stats = Arc::new(stats::Counters::new(self.batch.get()));
         (
             Producer::new(sender, Arc::clone(&stats), self),
             Consumer::new(receiver, stats),

@@ -389,11 +389,10 @@ impl<T> Producer<T> {
     /// The channel is full: the high-water mark is the whole channel.
     fn saw_full(&self) {
         let capacity = self.sender.capacity().unwrap_or(usize::MAX);
-        self.stats.saw_depth(capacity, self.bridge.batch.get());
+        self.stats.saw_depth(capacity);
     }
 
     fn count_sent(&self, records: usize) {
-        self.stats
-            .sent(records, self.bridge.batch.get(), || self.sender.len());
+        self.stats.sent(records, || self.sender.len());
     }
 }

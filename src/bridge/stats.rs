@@ -4,10 +4,12 @@ use core::time::Duration;
 
 /// Counters shared by both ends of a bridge. Each end writes its own cache
 /// line, so counting costs no cache-line ping-pong between threads.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Counters {
     producer: ProducerCounters,
     consumer: ConsumerCounters,
+    /// The most records a message holds: the bridge's batch.
+    per_message: usize,
 }
 
 /// The depth is read at one message in this many: reading it touches the
@@ -21,8 +23,6 @@ struct ProducerCounters {
     messages: AtomicU64,
     /// The most messages seen waiting in the channel right after a send.
     peak_messages: AtomicUsize,
-    /// The most records that a peak message count stands for.
-    peak_records: AtomicUsize,
     full_waits: AtomicU64,
     full_wait_nanos: AtomicU64,
 }
@@ -34,27 +34,30 @@ struct ConsumerCounters {
 }
 
 impl Counters {
+    /// Counters for a bridge whose messages hold up to `per_message` records.
+    pub(super) fn new(per_message: usize) -> Self {
+        Counters {
+            producer: ProducerCounters::default(),
+            consumer: ConsumerCounters::default(),
+            per_message,
+        }
+    }
+
     /// Counts a message of `records` sent; `waiting` tells how many messages
     /// the channel holds now, and is asked only now and then.
-    pub(super) fn sent(&self, records: usize, per_message: usize, waiting: impl FnOnce() -> usize) {
+    pub(super) fn sent(&self, records: usize, waiting: impl FnOnce() -> usize) {
         let producer = &self.producer;
         producer.sent.fetch_add(records as u64, Ordering::Relaxed);
         if producer.messages.fetch_add(1, Ordering::Relaxed) % DEPTH_SAMPLE == 0 {
-            self.saw_depth(waiting(), per_message);
+            self.saw_depth(waiting());
         }
     }
 
     /// Raises the high-water mark to `messages_waiting` if it is higher.
-    pub(super) fn saw_depth(&self, messages_waiting: usize, per_message: usize) {
-        let producer = &self.producer;
-        if messages_waiting > producer.peak_messages.load(Ordering::Relaxed) {
-            producer
-                .peak_messages
-                .fetch_max(messages_waiting, Ordering::Relaxed);
-            producer.peak_records.fetch_max(
-                messages_waiting.saturating_mul(per_message),
-                Ordering::Relaxed,
-            );
+    pub(super) fn saw_depth(&self, messages_waiting: usize) {
+        let peak = &self.producer.peak_messages;
+        if messages_waiting > peak.load(Ordering::Relaxed) {
+            peak.fetch_max(messages_waiting, Ordering::Relaxed);
         }
     }
 
@@ -79,7 +82,12 @@ impl Counters {
         Stats {
             sent,
             received,
-            peak_depth: self.producer.peak_records.load(Ordering::Relaxed),
+            // In records: each message holds up to a batch.
+            peak_depth: self
+                .producer
+                .peak_messages
+                .load(Ordering::Relaxed)
+                .saturating_mul(self.per_message),
             full_waits: self.producer.full_waits.load(Ordering::Relaxed),
             full_wait_nanos: self.producer.full_wait_nanos.load(Ordering::Relaxed),
         }
