@@ -74,7 +74,7 @@ impl<F: Future> Outputs<F> {
     }
 
     /// All outputs in input order, once every future has completed.
-    fn take(&mut self) -> Vec<F::Output> {
+    fn take<C: FromIterator<F::Output>>(&mut self) -> C {
         core::mem::take(&mut self.outputs)
             .into_iter()
             .map(|output| output.expect("every future has completed"))
@@ -223,7 +223,7 @@ where
             this.outputs.store(position, output);
         }
         this.done = true;
-        Poll::Ready(this.outputs.take().into_iter().collect())
+        Poll::Ready(this.outputs.take())
     }
 }
 
