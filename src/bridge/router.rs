@@ -123,7 +123,17 @@ impl<T> Router<T> {
     ///
     /// # Examples
     ///
-    /// See [`Router`].
+    /// ```
+    /// use confluo::{Bridge, Pumped};
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (router, mut consumers) = Bridge::new(NonZeroUsize::new(8).unwrap())
+    ///     .partitioned(NonZeroUsize::new(2).unwrap());
+    /// let pumped = smol::block_on(router.pump_by(futures::stream::iter([1, 2, 3, 5]), |&n| n));
+    /// assert_eq!(pumped, Pumped::Ended { forwarded: 4 });
+    /// assert_eq!(consumers.remove(0).collect::<Vec<_>>(), [2]);
+    /// assert_eq!(consumers.remove(0).collect::<Vec<_>>(), [1, 3, 5]);
+    /// ```
     pub async fn pump_by<S, K>(self, stream: S, mut key: K) -> Pumped<T>
     where
         S: Stream<Item = T>,

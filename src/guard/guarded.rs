@@ -259,7 +259,23 @@ impl<S, R: FnOnce(Release), G: Goodbye> Guarded<S, R, G> {
     ///
     /// # Examples
     ///
-    /// See [`Guarded::goodbye`].
+    /// ```
+    /// use confluo::guard::{guard, Release};
+    /// use futures::StreamExt;
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// # smol::block_on(async {
+    /// let why = Arc::new(Mutex::new(Vec::new()));
+    /// let released = Arc::clone(&why);
+    /// let source = guard(futures::stream::repeat(7), move |reason| released.lock().unwrap().push(reason));
+    /// let mut source = std::pin::pin!(source);
+    /// assert_eq!(source.next().await, Some(7));
+    /// source.as_mut().close().await;
+    /// source.as_mut().close().await; // harmless
+    /// assert_eq!(source.next().await, None);
+    /// assert_eq!(*why.lock().unwrap(), [Release::Closed]);
+    /// # });
+    /// ```
     pub fn close(self: Pin<&mut Self>) -> Closing<'_, Self> {
         Closing { source: self }
     }
