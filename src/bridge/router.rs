@@ -114,7 +114,8 @@ impl<T> Router<T> {
 
     /// Forwards every item of `stream` to the partition of its key, then
     /// ends; or ends at once, dropping the stream, when a record's partition
-    /// has no consumer left.
+    /// has no consumer left. Records travel one per message: a router does
+    /// not batch, whatever [`Bridge::batch`] says.
     ///
     /// # Cancel safety
     ///
