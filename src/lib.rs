@@ -116,6 +116,8 @@ pub mod source;
 mod bridge;
 #[cfg(feature = "alloc")]
 mod gather;
+#[cfg(feature = "alloc")]
+mod sync;
 
 /// The README's examples run as doctests.
 #[cfg(all(doctest, feature = "std"))]

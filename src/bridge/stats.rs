@@ -1,4 +1,5 @@
-use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::Counter;
 #[cfg(feature = "std")]
 use core::time::Duration;
 
@@ -19,18 +20,18 @@ const DEPTH_SAMPLE: u64 = 32;
 #[derive(Debug, Default)]
 #[repr(align(128))]
 struct ProducerCounters {
-    sent: AtomicU64,
-    messages: AtomicU64,
+    sent: Counter,
+    messages: Counter,
     /// The most messages seen waiting in the channel right after a send.
     peak_messages: AtomicUsize,
-    full_waits: AtomicU64,
-    full_wait_nanos: AtomicU64,
+    full_waits: Counter,
+    full_wait_nanos: Counter,
 }
 
 #[derive(Debug, Default)]
 #[repr(align(128))]
 struct ConsumerCounters {
-    received: AtomicU64,
+    received: Counter,
 }
 
 impl Counters {
@@ -47,8 +48,8 @@ impl Counters {
     /// the channel holds now, and is asked only now and then.
     pub(super) fn sent(&self, records: usize, waiting: impl FnOnce() -> usize) {
         let producer = &self.producer;
-        producer.sent.fetch_add(records as u64, Ordering::Relaxed);
-        if producer.messages.fetch_add(1, Ordering::Relaxed) % DEPTH_SAMPLE == 0 {
+        producer.sent.add(records as u64);
+        if producer.messages.add(1) % DEPTH_SAMPLE == 0 {
             self.saw_depth(waiting());
         }
     }
@@ -62,23 +63,20 @@ impl Counters {
     }
 
     pub(super) fn received(&self, records: usize) {
-        self.consumer
-            .received
-            .fetch_add(records as u64, Ordering::Relaxed);
+        self.consumer.received.add(records as u64);
     }
 
     pub(super) fn waited(&self, #[cfg(feature = "std")] how_long: Duration) {
-        self.producer.full_waits.fetch_add(1, Ordering::Relaxed);
+        self.producer.full_waits.add(1);
         #[cfg(feature = "std")]
-        self.producer.full_wait_nanos.fetch_add(
-            u64::try_from(how_long.as_nanos()).unwrap_or(u64::MAX),
-            Ordering::Relaxed,
-        );
+        self.producer
+            .full_wait_nanos
+            .add(u64::try_from(how_long.as_nanos()).unwrap_or(u64::MAX));
     }
 
     pub(super) fn snapshot(&self) -> Stats {
-        let received = self.consumer.received.load(Ordering::Relaxed);
-        let sent = self.producer.sent.load(Ordering::Relaxed);
+        let received = self.consumer.received.get();
+        let sent = self.producer.sent.get();
         Stats {
             sent,
             received,
@@ -88,8 +86,8 @@ impl Counters {
                 .peak_messages
                 .load(Ordering::Relaxed)
                 .saturating_mul(self.per_message),
-            full_waits: self.producer.full_waits.load(Ordering::Relaxed),
-            full_wait_nanos: self.producer.full_wait_nanos.load(Ordering::Relaxed),
+            full_waits: self.producer.full_waits.get(),
+            full_wait_nanos: self.producer.full_wait_nanos.get(),
         }
     }
 }

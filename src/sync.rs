@@ -1,0 +1,68 @@
+//! The atomics and the shared pointer the crate is built on, chosen in one
+//! place: `core`'s and `alloc`'s by default; portable-atomic's with the
+//! `portable-atomic` feature, for targets without compare-and-swap; loom's
+//! under `--cfg loom`, for the model check of the wake path.
+//!
+//! Targets without 64-bit atomics (`thumbv7em`, `riscv32imac`, ...) take a
+//! 32-bit path: a word of woken bits covers 32 sources instead of 64, and
+//! the bridge's counters are 32 bits wide (they wrap at 2³², unless the
+//! `portable-atomic` feature gives them 64). `--cfg confluo_no_atomic64`
+//! takes that path on any target, so the host's tests cover it.
+
+#[cfg(all(not(loom), not(feature = "portable-atomic")))]
+pub(crate) use core::sync::atomic;
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic;
+#[cfg(all(not(loom), feature = "portable-atomic"))]
+pub(crate) use portable_atomic as atomic;
+
+#[cfg(not(feature = "portable-atomic"))]
+pub(crate) use alloc::{sync::Arc, task::Wake};
+#[cfg(feature = "portable-atomic")]
+pub(crate) use portable_atomic_util::{task::Wake, Arc};
+
+use atomic::Ordering;
+
+/// A word of bits, one per source, that any thread may set: 64 bits where
+/// the target has 64-bit atomics, else 32.
+#[cfg(all(target_has_atomic = "64", not(confluo_no_atomic64)))]
+pub(crate) type Bits = u64;
+#[cfg(all(target_has_atomic = "64", not(confluo_no_atomic64)))]
+pub(crate) type AtomicBits = atomic::AtomicU64;
+#[cfg(not(all(target_has_atomic = "64", not(confluo_no_atomic64))))]
+pub(crate) type Bits = u32;
+#[cfg(not(all(target_has_atomic = "64", not(confluo_no_atomic64))))]
+pub(crate) type AtomicBits = atomic::AtomicU32;
+
+#[cfg(any(
+    feature = "portable-atomic",
+    all(target_has_atomic = "64", not(confluo_no_atomic64))
+))]
+type AtomicCount = atomic::AtomicU64;
+#[cfg(not(any(
+    feature = "portable-atomic",
+    all(target_has_atomic = "64", not(confluo_no_atomic64))
+)))]
+type AtomicCount = atomic::AtomicU32;
+
+/// A count that only grows, kept with relaxed atomics: 64 bits wide where
+/// the target has 64-bit atomics (or with `portable-atomic`), else 32 bits,
+/// wrapping at 2³².
+#[derive(Debug, Default)]
+pub(crate) struct Counter(AtomicCount);
+
+impl Counter {
+    /// Adds `n` and returns the count before, wrapping where the counter
+    /// is 32 bits wide.
+    pub(crate) fn add(&self, n: u64) -> u64 {
+        // Truncation is the documented wrap of a 32-bit counter.
+        #[allow(clippy::useless_conversion)]
+        u64::from(self.0.fetch_add(n as _, Ordering::Relaxed))
+    }
+
+    /// The count so far.
+    pub(crate) fn get(&self) -> u64 {
+        #[allow(clippy::useless_conversion)]
+        u64::from(self.0.load(Ordering::Relaxed))
+    }
+}
