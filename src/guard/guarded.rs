@@ -6,6 +6,8 @@ use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
+use super::teardown::Finally;
+
 /// Why a guarded source was released, as its release action is told.
 ///
 /// # Examples
@@ -152,20 +154,28 @@ pin_project! {
 ///
 /// The guarded stream is otherwise transparent: the same items, `size_hint`
 /// and `FusedStream` (it is always fused: after the end it returns `None`).
-/// When the release runs, the inner stream is dropped first, so its own
-/// resources are freed by then.
+/// When the release runs, the inner stream is dropped first, and with it the
+/// goodbye (see [`Guarded::goodbye`]), said or not, so their own resources
+/// are freed by then.
 ///
 /// This is what Python's `aclose()` does late and by hand: release here is
 /// deterministic, and happens without anyone remembering to call it.
 ///
 /// # Panics
 ///
+/// `release` runs exactly once on every path, also when user code panics
+/// on the way: a destructor (of the inner stream, of a goodbye in progress,
+/// of a goodbye not said) that panics does not skip the other destructors
+/// nor the release, which is told the reason it would have been told
+/// anyway. The release runs first, then that panic goes on.
+///
 /// A panic in `release` propagates to the caller, except while the thread is
-/// already unwinding (`Release::Panicked`): then it is caught and dropped
-/// (with `std`), because a second panic would abort the process. Without
-/// `std` it cannot be caught, and such a panic aborts. Either way `release`
-/// never runs twice. If dropping the inner stream panics, `release` still
-/// runs first (with `std`), then the panic goes on.
+/// already unwinding (`Release::Panicked`, or a destructor's panic on its
+/// way): then it is caught and dropped (with `std`), because a second panic
+/// would abort the process. The same holds for the destructors run while
+/// unwinding. Without `std` nothing can catch such a second panic, and it
+/// aborts, as any panic while unwinding does; a single panic still never
+/// skips the release.
 ///
 /// # Examples
 ///
@@ -196,7 +206,9 @@ where
 
 impl<S, R: FnOnce(Release), G: Goodbye> Guarded<S, R, G> {
     /// Gives the source an async goodbye, said by [`Guarded::close`] before
-    /// the release; a source that is simply dropped or ends says none.
+    /// the release; a source that is simply dropped or ends says none, and
+    /// its goodbye is dropped, unsaid, just before the release. A goodbye
+    /// given before is dropped now.
     ///
     /// # Examples
     ///
@@ -216,6 +228,10 @@ impl<S, R: FnOnce(Release), G: Goodbye> Guarded<S, R, G> {
     /// ```
     pub fn goodbye<G2: Goodbye>(self, goodbye: G2) -> Guarded<S, R, G2> {
         let mut this = self;
+        // The goodbye replaced goes first, while `this` still holds the
+        // release: should its destructor panic, dropping `this` releases.
+        this.closing = None;
+        this.goodbye = None;
         Guarded {
             stream: this.stream.take(),
             release: this.release.take(),
@@ -255,7 +271,8 @@ impl<S, R: FnOnce(Release), G: Goodbye> Guarded<S, R, G> {
     /// Dropping the close half-way leaves the goodbye where it stopped (the
     /// guard holds it): a later close resumes it, and dropping the guard
     /// drops it and releases the source with [`Release::Dropped`]. Either
-    /// way the release runs exactly once.
+    /// way the release runs exactly once, also when the goodbye panics as it
+    /// is dropped (see the `# Panics` section of [`guard`]).
     ///
     /// # Examples
     ///
@@ -282,35 +299,23 @@ impl<S, R: FnOnce(Release), G: Goodbye> Guarded<S, R, G> {
 }
 
 impl<S, R: FnOnce(Release), G: Goodbye> GuardedProj<'_, S, R, G> {
-    /// Drops the stream, then runs the release action, once. If dropping
-    /// the stream panics, the release still runs before the panic goes on
-    /// (with `std`, which can catch it).
+    /// Tears the source down: drops the goodbye in progress, the goodbye
+    /// not said and the stream, in that order, then runs the release action,
+    /// once. Each step runs whatever the steps before it did: a panic in a
+    /// destructor goes on after the release (see the `# Panics` section of
+    /// [`guard`]).
     fn release_now(&mut self, why: Release) {
-        self.closing.set(None);
-        #[cfg(feature = "std")]
-        let dropped =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.stream.set(None)));
-        #[cfg(not(feature = "std"))]
-        self.stream.set(None);
-        if let Some(release) = self.release.take() {
-            run_release(release, why);
-        }
-        #[cfg(feature = "std")]
-        if let Err(panic) = dropped {
-            std::panic::resume_unwind(panic);
-        }
+        // Locals drop in reverse order: the last declared runs first.
+        let release = self.release.take();
+        let _release = Finally::new(move || {
+            if let Some(release) = release {
+                release(why);
+            }
+        });
+        let _stream = Finally::new(|| self.stream.set(None));
+        let _goodbye = Finally::new(|| *self.goodbye = None);
+        let _closing = Finally::new(|| self.closing.set(None));
     }
-}
-
-/// Runs a release action; see the `# Panics` section of [`guard`].
-fn run_release<R: FnOnce(Release)>(release: R, why: Release) {
-    // A panic while unwinding would abort: catch it, there is no one to tell.
-    #[cfg(feature = "std")]
-    if why == Release::Panicked {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| release(why)));
-        return;
-    }
-    release(why)
 }
 
 /// `Dropped`, or `Panicked` when the thread is unwinding (with `std`).

@@ -6,6 +6,7 @@
 #[cfg(feature = "alloc")]
 mod close_all;
 mod guarded;
+mod teardown;
 
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
