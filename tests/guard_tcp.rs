@@ -1,27 +1,77 @@
 //! Guards on real resources: TCP connections to a sensor server on loopback.
-//! The server counts open connections and the goodbyes it receives.
+//! The server counts open connections and the goodbyes it receives, and
+//! tells the test each time a connection opens or closes.
 #![cfg(feature = "std")]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use confluo::gather;
 use confluo::guard::{close_all, guard, Closed, Release};
 use confluo::source::from_read;
 use futures::{AsyncReadExt, AsyncWriteExt, Stream, StreamExt};
+use smol::channel::{Receiver, Sender};
 use smol::net::{TcpListener, TcpStream};
 
-#[derive(Default)]
+/// The bound on waiting for the server: generous, so that only a bug, never
+/// a loaded machine, reaches it; a failure then, not a hang.
+const PATIENCE: Duration = Duration::from_secs(60);
+
 struct Server {
     open: AtomicUsize,
     goodbyes: AtomicUsize,
+    /// A message each time `open` changed.
+    changed: (Sender<()>, Receiver<()>),
 }
 
-/// Answers `R` with a reading after a millisecond; counts a `B` as a goodbye.
+impl Server {
+    fn new() -> Self {
+        Server {
+            open: AtomicUsize::new(0),
+            goodbyes: AtomicUsize::new(0),
+            changed: smol::channel::unbounded(),
+        }
+    }
+
+    fn opened(&self) {
+        self.open.fetch_add(1, Ordering::SeqCst);
+        self.changed.0.try_send(()).unwrap();
+    }
+
+    fn closed(&self) {
+        self.open.fetch_sub(1, Ordering::SeqCst);
+        self.changed.0.try_send(()).unwrap();
+    }
+
+    fn open(&self) -> usize {
+        self.open.load(Ordering::SeqCst)
+    }
+
+    /// Whether the server comes to have `connections` open: it notices
+    /// opened and closed connections on tasks of its own, and says so each
+    /// time. False if it does not within `PATIENCE`.
+    async fn until_open(&self, connections: usize) -> bool {
+        let mut deadline = smol::Timer::after(PATIENCE);
+        while self.open() != connections {
+            let changed = async { self.changed.1.recv().await.is_ok() };
+            let expired = async {
+                (&mut deadline).await;
+                false
+            };
+            if !smol::future::or(changed, expired).await {
+                return self.open() == connections;
+            }
+        }
+        true
+    }
+}
+
+/// Answers `R` with a reading after a millisecond (a round trip); counts a
+/// `B` as a goodbye.
 async fn serve(listener: TcpListener, server: Arc<Server>) {
     while let Ok((mut connection, _)) = listener.accept().await {
-        server.open.fetch_add(1, Ordering::SeqCst);
+        server.opened();
         let server = Arc::clone(&server);
         smol::spawn(async move {
             let mut request = [0u8; 1];
@@ -35,7 +85,7 @@ async fn serve(listener: TcpListener, server: Arc<Server>) {
                     break;
                 }
             }
-            server.open.fetch_sub(1, Ordering::SeqCst);
+            server.closed();
         })
         .detach();
     }
@@ -44,13 +94,17 @@ async fn serve(listener: TcpListener, server: Arc<Server>) {
 async fn start(connections: usize) -> (Arc<Server>, Vec<TcpStream>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let server = Arc::new(Server::default());
+    let server = Arc::new(Server::new());
     smol::spawn(serve(listener, Arc::clone(&server))).detach();
     let mut clients = Vec::new();
     for _ in 0..connections {
         clients.push(TcpStream::connect(address).await.unwrap());
     }
-    assert!(eventually(|| server.open.load(Ordering::SeqCst) == connections).await);
+    assert!(
+        server.until_open(connections).await,
+        "{} of {connections} connections open",
+        server.open()
+    );
     (server, clients)
 }
 
@@ -64,20 +118,6 @@ fn sensor(connection: TcpStream) -> impl Stream<Item = std::io::Result<f64>> {
             Ok(f64::from_le_bytes(answer))
         }
     })
-}
-
-/// Whether `done` becomes true within ten seconds: the server notices a
-/// closed connection on its own task, so the test looks until it has, and
-/// fails (never hangs) if it does not.
-async fn eventually(done: impl Fn() -> bool) -> bool {
-    let start = Instant::now();
-    while !done() {
-        if start.elapsed() > Duration::from_secs(10) {
-            return false;
-        }
-        smol::Timer::after(Duration::from_millis(1)).await;
-    }
-    true
 }
 
 #[test]
@@ -99,9 +139,9 @@ fn abandoning_a_gather_closes_every_connection_at_once() {
         // Released on the spot, not when a collector or a timeout gets to it.
         assert_eq!(released.load(Ordering::SeqCst), 200);
         assert!(
-            eventually(|| server.open.load(Ordering::SeqCst) == 0).await,
+            server.until_open(0).await,
             "{} connections still open",
-            server.open.load(Ordering::SeqCst)
+            server.open()
         );
         assert_eq!(server.goodbyes.load(Ordering::SeqCst), 0);
     });
@@ -136,7 +176,11 @@ fn closed_sources_say_goodbye_and_dropped_ones_do_not() {
             }
         );
         drop(dropped);
-        assert!(eventually(|| server.open.load(Ordering::SeqCst) == 0).await);
+        assert!(
+            server.until_open(0).await,
+            "{} connections still open",
+            server.open()
+        );
         assert_eq!(server.goodbyes.load(Ordering::SeqCst), 10);
     });
 }

@@ -174,32 +174,43 @@ fn watched<I: Iterator>(iter: I) -> (Watched<I>, Arc<AtomicUsize>, mpsc::Receive
 /// The bound on waiting for another thread: a failure, never a hang.
 const PATIENCE: Duration = Duration::from_secs(10);
 
+/// The bound on a read that waits for the executor: generous, so that only a
+/// frozen executor, never a loaded machine, reaches it.
+const FROZEN: Duration = Duration::from_secs(60);
+
 #[test]
 fn from_blocking_delivers_a_slow_iterator_without_blocking_the_executor() {
-    let slow = (0..5).inspect(|_| std::thread::sleep(Duration::from_millis(2)));
-    let (iter, produced, on_drop) = watched(slow);
+    // Each read blocks its thread until a task on the executor lets it go,
+    // and that task lets a read go only once the read before it arrived. Had
+    // the iterator blocked the executor's thread, the task could never run:
+    // the read would wait for good (here, fail after `FROZEN`).
+    let (let_go, gate) = mpsc::channel::<()>();
+    let gated = (0..5).inspect(move |i| {
+        gate.recv_timeout(FROZEN)
+            .unwrap_or_else(|_| panic!("read {i} was never let go: the executor was frozen"));
+    });
+    let (iter, produced, on_drop) = watched(gated);
     let stream = from_blocking(iter, NonZeroUsize::new(2).unwrap());
-    // While the thread sleeps, the same task keeps running other work: a
-    // source that blocked the thread would leave one tick per item at most.
-    let done = std::cell::Cell::new(false);
-    let (items, ticks) = smol::block_on(async {
-        let collect = async {
-            let items: Vec<i32> = stream.collect().await;
-            done.set(true);
-            items
-        };
-        let tick = async {
-            let mut ticks = 0u32;
-            while !done.get() {
-                ticks += 1;
-                smol::future::yield_now().await;
+    let (arrived, arrivals) = async_channel::unbounded::<i32>();
+    let (items, let_go_count) = smol::block_on(async {
+        let collect = stream
+            .inspect(|&item| arrived.try_send(item).unwrap())
+            .collect::<Vec<_>>();
+        let keeper = async {
+            let mut let_go_count = 0;
+            for read in 0..5 {
+                if read > 0 {
+                    assert_eq!(arrivals.recv().await, Ok(read - 1), "in order");
+                }
+                let_go.send(()).unwrap();
+                let_go_count += 1;
             }
-            ticks
+            let_go_count
         };
-        futures::join!(collect, tick)
+        futures::join!(collect, keeper)
     });
     assert_eq!(items, [0, 1, 2, 3, 4]);
-    assert!(ticks > 50, "the executor was frozen: {ticks} ticks");
+    assert_eq!(let_go_count, 5, "each read was let go by the task");
     assert_eq!(produced.load(Ordering::SeqCst), 5);
     on_drop
         .recv_timeout(PATIENCE)

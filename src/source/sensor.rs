@@ -70,22 +70,36 @@ impl std::error::Error for SensorFault {}
 ///
 /// # Examples
 ///
+/// Gathered, every sensor's read is in flight at once, so a cycle takes one
+/// latency, not one per sensor. The sleep below counts the sensors asleep in
+/// a read at the same moment:
+///
 /// ```
 /// use confluo::{gather, source::Sensor};
 /// use futures::StreamExt;
-/// use std::time::Duration;
+/// use std::{cell::Cell, rc::Rc, time::Duration};
 ///
 /// # smol::block_on(async {
+/// let (asleep, most) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
 /// let sensors = (0..100).map(|id| {
+///     let (asleep, most) = (Rc::clone(&asleep), Rc::clone(&most));
 ///     Sensor::new(id, Duration::from_millis(20))
 ///         .reads(2)
-///         .stream(|latency| smol::Timer::after(latency))
+///         .stream(move |latency| {
+///             let (asleep, most) = (Rc::clone(&asleep), Rc::clone(&most));
+///             async move {
+///                 asleep.set(asleep.get() + 1);
+///                 most.set(most.get().max(asleep.get()));
+///                 smol::Timer::after(latency).await;
+///                 asleep.set(asleep.get() - 1);
+///             }
+///         })
 /// });
-/// let start = std::time::Instant::now();
 /// let readings = gather(sensors).collect::<Vec<_>>().await;
 /// assert_eq!(readings.len(), 200);
-/// // About 2 × 20 ms; read one after another, 200 × 20 ms = 4 s.
-/// assert!(start.elapsed() < Duration::from_secs(1));
+/// // All 100 at once: about 2 × 20 ms in all, where reading one after
+/// // another would take 200 × 20 ms = 4 s.
+/// assert_eq!(most.get(), 100);
 /// # });
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
