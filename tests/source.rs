@@ -305,6 +305,45 @@ fn a_simulated_sensor_sleeps_its_latency_plus_bounded_jitter() {
 }
 
 #[test]
+fn a_simulated_sensor_draws_from_splitmix64_seeded_by_seed_and_id() {
+    // SplitMix64's first outputs from state 0 (sensor 0, seed 0): the first
+    // read's jitter, that read's noise, the second read's jitter.
+    let outputs: [u64; 3] = [0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F];
+    let (latency, jitter) = (Duration::from_millis(20), Duration::from_millis(5));
+    let span = jitter.as_nanos() as u64 * 2 + 1;
+    let expect_latency = |random: u64| latency + Duration::from_nanos(random % span) - jitter;
+    let run = |id: u32, seed: u64| {
+        let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sensor = {
+            let asked = Arc::clone(&asked);
+            Sensor::new(id, latency)
+                .jitter(jitter)
+                .seed(seed)
+                .reads(2)
+                .stream(move |latency| {
+                    asked.lock().unwrap().push(latency);
+                    std::future::ready(())
+                })
+        };
+        let readings: Vec<Reading> =
+            futures::executor::block_on(sensor.map(Result::unwrap).collect());
+        let asked = asked.lock().unwrap().clone();
+        (asked, readings[0].value)
+    };
+    let (asked, first_value) = run(0, 0);
+    assert_eq!(
+        asked,
+        [expect_latency(outputs[0]), expect_latency(outputs[2])]
+    );
+    let noise = (outputs[1] & 0xFFFF) as f64 / 65_536.0 - 0.5;
+    assert_eq!(first_value, 17.5 + noise);
+    // The id goes into the high word of the starting state: sensor 1 with
+    // seed 1 << 32 starts where sensor 0 with seed 0 does.
+    assert_eq!(run(1, 1 << 32), run(0, 0));
+    assert_ne!(run(1, 0), run(0, 0));
+}
+
+#[test]
 fn dropping_a_sensor_mid_read_drops_its_sleep() {
     let counters = Counters::new();
     let mut handles = Vec::new();

@@ -65,8 +65,9 @@ impl std::error::Error for SensorFault {}
 ///
 /// The sensor names no timer: [`stream`](Sensor::stream) takes the sleep from
 /// the caller (`smol::Timer::after`, `tokio::time::sleep`, ...), and
-/// [`instant`](Sensor::instant) needs no time at all. Jitter and failures come
-/// from a generator seeded by the seed and the id, so runs repeat exactly.
+/// [`instant`](Sensor::instant) needs no time at all. Jitter, noise and
+/// failures come from a SplitMix64 generator seeded by the seed and the id
+/// (see [`seed`](Sensor::seed)), so runs repeat exactly.
 ///
 /// # Examples
 ///
@@ -192,7 +193,8 @@ impl Sensor {
     }
 
     /// Seeds the generator behind jitter, noise and failures (mixed with the
-    /// id, so sensors with one seed still differ).
+    /// id, so sensors with one seed still differ). The generator is
+    /// SplitMix64, started at `seed ^ (id << 32)`; the default seed is 0.
     ///
     /// # Examples
     ///
@@ -244,7 +246,7 @@ impl Sensor {
         Fut: Future,
     {
         SimulatedSensor {
-            rng: splitmix(self.seed ^ u64::from(self.id).rotate_left(32)),
+            rng: SplitMix64::new(self.seed ^ (u64::from(self.id) << 32)),
             config: self,
             seq: 0,
             sleep,
@@ -274,18 +276,11 @@ pin_project! {
     #[must_use = "streams do nothing unless polled"]
     pub struct SimulatedSensor<F, Fut> {
         config: Sensor,
-        rng: u64,
+        rng: SplitMix64,
         seq: u64,
         sleep: F,
         #[pin]
         sleeping: Option<Fut>,
-    }
-}
-
-impl<F, Fut> SimulatedSensor<F, Fut> {
-    fn next_random(rng: &mut u64) -> u64 {
-        *rng = splitmix(*rng);
-        *rng
     }
 }
 
@@ -303,7 +298,7 @@ where
             return Poll::Ready(None);
         }
         if this.sleeping.is_none() {
-            let latency = jittered(config.latency, config.jitter, Self::next_random(this.rng));
+            let latency = jittered(config.latency, config.jitter, this.rng.next());
             this.sleeping.set(Some((this.sleep)(latency)));
         }
         if let Some(sleeping) = this.sleeping.as_mut().as_pin_mut() {
@@ -312,7 +307,7 @@ where
         this.sleeping.set(None);
         let seq = *this.seq;
         *this.seq += 1;
-        let draw = Self::next_random(this.rng);
+        let draw = this.rng.next();
         if draw >> 32 < config.failure_threshold {
             return Poll::Ready(Some(Err(SensorFault {
                 sensor: config.id,
@@ -371,12 +366,30 @@ fn jittered(latency: Duration, jitter: Duration, random: u64) -> Duration {
     (latency + offset).saturating_sub(jitter)
 }
 
-/// SplitMix64: a small, good generator that needs no state beyond a word.
-fn splitmix(state: u64) -> u64 {
-    let mut z = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+/// SplitMix64 (Steele, Lea and Flood; Vigna's reference version): a Weyl
+/// sequence of one word of state, each step passed through a mixing
+/// function. Small and good, and every seed starts a sequence of period
+/// 2⁶⁴.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct SplitMix64 {
+    state: u64,
+}
+
+impl SplitMix64 {
+    /// The Weyl sequence's step: 2⁶⁴ divided by the golden ratio, odd.
+    const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+    fn new(seed: u64) -> Self {
+        SplitMix64 { state: seed }
+    }
+
+    fn next(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(Self::GAMMA);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
 }
 
 /// Future for [`Sensor::instant`]'s reads: pending once (waking itself at
@@ -397,5 +410,37 @@ impl Future for YieldOnce {
         self.yielded = true;
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SplitMix64;
+
+    #[test]
+    fn splitmix64_gives_the_reference_outputs_for_seed_zero() {
+        let mut rng = SplitMix64::new(0);
+        let first = [0; 5].map(|_| rng.next());
+        assert_eq!(
+            first,
+            [
+                0xE220_A839_7B1D_CDAF,
+                0x6E78_9E6A_A1B9_65F4,
+                0x06C4_5D18_8009_454F,
+                0xF88B_B8A8_724C_81EC,
+                0x1B39_896A_51A8_749B,
+            ]
+        );
+    }
+
+    #[test]
+    fn splitmix64_steps_its_state_by_the_golden_gamma() {
+        let mut rng = SplitMix64::new(7);
+        rng.next();
+        rng.next();
+        assert_eq!(
+            rng.state,
+            7u64.wrapping_add(SplitMix64::GAMMA.wrapping_mul(2))
+        );
     }
 }
