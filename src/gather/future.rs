@@ -35,6 +35,9 @@ impl<F: Future> Stream for Once<F> {
 struct Outputs<F: Future> {
     running: Gather<Once<F>>,
     outputs: Vec<Option<F::Output>>,
+    /// Outputs not stored yet: one per running future, unless a future
+    /// panicked (the `Gather` dropped it, and its output never comes).
+    missing: usize,
 }
 
 impl<F: Future> Outputs<F> {
@@ -48,7 +51,21 @@ impl<F: Future> Outputs<F> {
         let outputs = core::iter::repeat_with(|| None)
             .take(running.len())
             .collect();
-        Outputs { running, outputs }
+        let missing = running.len();
+        Outputs {
+            running,
+            outputs,
+            missing,
+        }
+    }
+
+    /// Panics with `what`'s name if one of the futures panicked in an
+    /// earlier poll: its output will never come.
+    fn assert_whole(&self, what: &str) {
+        assert!(
+            self.running.len() == self.missing,
+            "`{what}` polled after one of its futures panicked"
+        );
     }
 
     /// The next output to complete, with its input position; `None` once all
@@ -71,6 +88,7 @@ impl<F: Future> Outputs<F> {
 
     fn store(&mut self, position: usize, output: F::Output) {
         self.outputs[position] = Some(output);
+        self.missing -= 1;
     }
 
     /// All outputs in input order, once every future has completed.
@@ -105,7 +123,9 @@ pub struct GatherAll<F: Future> {
 /// # Panics
 ///
 /// Polling the returned future after it completed panics. A panic in one of
-/// the futures propagates to the caller.
+/// the futures propagates to the caller; that future is dropped at once,
+/// and polling the returned future again panics, since its output will
+/// never come (the other futures are dropped with the returned future).
 ///
 /// # Examples
 ///
@@ -137,6 +157,7 @@ impl<F: Future> Future for GatherAll<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(!this.done, "`GatherAll` polled after completion");
+        this.outputs.assert_whole("GatherAll");
         while let Some((position, output)) = core::task::ready!(this.outputs.poll_next(cx)) {
             this.outputs.store(position, output);
         }
@@ -172,7 +193,9 @@ pub struct TryGatherAll<F: Future> {
 /// # Panics
 ///
 /// Polling the returned future after it completed panics. A panic in one of
-/// the futures propagates to the caller.
+/// the futures propagates to the caller; that future is dropped at once,
+/// and polling the returned future again panics, since its output will
+/// never come (the other futures are dropped with the returned future).
 ///
 /// # Examples
 ///
@@ -213,6 +236,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(!this.done, "`TryGatherAll` polled after completion");
+        this.outputs.assert_whole("TryGatherAll");
         while let Some((position, output)) = core::task::ready!(this.outputs.poll_next(cx)) {
             if let Err(error) = output {
                 this.done = true;

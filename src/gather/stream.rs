@@ -165,6 +165,16 @@ impl<T> Report<T> for WithIds {
     }
 }
 
+/// Armed while a source is polled: dropped only if the poll panics, and
+/// then it drops that source (the one whose waker is cached).
+struct Unwinding<'a, S>(&'a mut Gather<S>);
+
+impl<S> Drop for Unwinding<'_, S> {
+    fn drop(&mut self) {
+        self.0.source_panicked();
+    }
+}
+
 /// What only the `Gather` knows of the sources of one chunk, a bit per slot;
 /// it needs no atomics.
 #[derive(Clone, Copy, Default)]
@@ -237,6 +247,20 @@ const NONE: u32 = u32::MAX;
 /// check, and a wake still pending when its source left never reaches the
 /// slot's next source; only a wake racing with that very removal on another
 /// thread may cost the next source one extra poll.
+///
+/// # Panicking sources
+///
+/// A source whose `poll_next` panics is removed and dropped while the panic
+/// unwinds (as futures-util's `FuturesUnordered` does), and the panic goes on
+/// to the caller. Where the panic is caught (`catch_unwind`, as servers and
+/// test harnesses do), the `Gather` goes on with its other sources and ends
+/// when they end: a source that panicked is never polled again and never
+/// counted in [`len`](Gather::len). Dropping it releases what it holds at
+/// once; a [`guard`](crate::guard::guard) says [`Release::Panicked`] (with
+/// `std`). If dropping it panics too, the process aborts, as for any panic
+/// during unwinding.
+///
+/// [`Release::Panicked`]: crate::guard::Release
 ///
 /// # Memory
 ///
@@ -523,6 +547,18 @@ impl<S> Gather<S> {
         stream
     }
 
+    /// Drops the source polled last, whose `poll_next` panicked, while the
+    /// panic unwinds (futures-util's `FuturesUnordered` does the same).
+    #[cold]
+    #[inline(never)]
+    fn source_panicked(&mut self) {
+        self.turn = None;
+        self.streak = 0;
+        if let Some((id, _)) = self.waker {
+            drop(self.vacate(id));
+        }
+    }
+
     /// Puts a vacant slot on the free list.
     fn free_slot(&mut self, index: u32) {
         if let Slot::Vacant { next_free, .. } = &mut self.slots[index as usize] {
@@ -593,8 +629,10 @@ impl<S: Stream> Gather<S> {
     ///
     /// # Panics
     ///
-    /// A panic of a source's `poll_next` propagates to the caller; the source
-    /// stays in the `Gather` and is dropped with it.
+    /// A panic of a source's `poll_next` propagates to the caller. The source
+    /// is dropped as the panic unwinds (with no `Ended` event), so the
+    /// `Gather` stays usable: polled again, it goes on with the other
+    /// sources. See [`Gather`]'s "Panicking sources".
     ///
     /// # Examples
     ///
@@ -617,27 +655,45 @@ impl<S: Stream> Gather<S> {
     ///
     /// When `R` passes over the end of a source, the turns go on, so one call
     /// still polls each source at most once.
-    #[inline]
+    #[inline(always)]
     fn poll_turns<R: Report<S::Item>>(&mut self, cx: &mut Context<'_>) -> Poll<Option<R::Out>> {
         // The fast path of a busy source: the source in the middle of its
         // turn goes on with the waker built when the turn began, without
         // looking at the line or the wakes. It is kept small enough to be
         // inlined into the caller's loop; everything else is out of line.
-        if let (Some(id), Some((last, waker))) = (self.turn, &self.waker) {
-            if let (true, Some(Slot::Occupied { stream, .. })) =
-                (*last == id, self.slots.get_mut(id.index()))
-            {
-                return match stream.as_mut().poll_next(&mut Context::from_waker(waker)) {
-                    Poll::Ready(Some(item)) => {
-                        self.count_item(id);
-                        Poll::Ready(Some(R::item(id, item)))
-                    }
-                    Poll::Ready(None) => self.turn_over::<R>(cx, id, true),
-                    Poll::Pending => self.turn_over::<R>(cx, id, false),
-                };
+        if let (Some(id), Some((last, _))) = (self.turn, &self.waker) {
+            if *last == id {
+                if let Some(polled) = self.poll_stream(id) {
+                    return match polled {
+                        Poll::Ready(Some(item)) => {
+                            self.count_item(id);
+                            Poll::Ready(Some(R::item(id, item)))
+                        }
+                        // Ended or pending: one call site keeps this inlined.
+                        _ => self.turn_over::<R>(cx, id, polled.is_ready()),
+                    };
+                }
             }
         }
         self.poll_rest::<R>(cx)
+    }
+
+    /// Polls the source `id` with the waker cached for it. Should the poll
+    /// panic, the source is dropped as the panic unwinds, so no state is
+    /// left that would keep it (or the `Gather`) waiting forever.
+    #[inline(always)]
+    fn poll_stream(&mut self, id: SourceId) -> Option<Poll<Option<S::Item>>> {
+        let unwinding = Unwinding(self);
+        let gather = &mut *unwinding.0;
+        let polled = match (gather.slots.get_mut(id.index()), &gather.waker) {
+            (Some(Slot::Occupied { stream, .. }), Some((_, waker))) => {
+                Some(stream.as_mut().poll_next(&mut Context::from_waker(waker)))
+            }
+            _ => None,
+        };
+        // The poll returned: nothing to clean up.
+        core::mem::forget(unwinding);
+        polled
     }
 
     /// The source in the middle of its turn ended (or returned `Pending`):
@@ -727,22 +783,23 @@ impl<S: Stream> Gather<S> {
     /// it is woken.
     #[inline(always)]
     fn poll_source<R: Report<S::Item>>(&mut self, id: SourceId) -> Polled<R::Out> {
-        let Some(Slot::Occupied { stream, node }) = self.slots.get_mut(id.index()) else {
+        let Some(Slot::Occupied { node, .. }) = self.slots.get(id.index()) else {
             return Polled::Quiet;
         };
-        let waker = match &self.waker {
+        match &self.waker {
             // `vacate` drops the cached waker, so a match names a live source.
-            Some((last, waker)) if *last == id => waker,
+            Some((last, _)) if *last == id => {}
             _ if node.generation() != id.generation => return Polled::Quiet,
-            _ => &self.waker.insert((id, Waker::from(Arc::clone(node)))).1,
-        };
-        match stream.as_mut().poll_next(&mut Context::from_waker(waker)) {
-            Poll::Ready(Some(item)) => {
+            _ => self.waker = Some((id, Waker::from(Arc::clone(node)))),
+        }
+        match self.poll_stream(id) {
+            Some(Poll::Ready(Some(item))) => {
                 self.count_item(id);
                 Polled::Out(R::item(id, item))
             }
-            Poll::Ready(None) => self.settle::<R>(id, true),
-            Poll::Pending => self.settle::<R>(id, false),
+            Some(Poll::Ready(None)) => self.settle::<R>(id, true),
+            Some(Poll::Pending) => self.settle::<R>(id, false),
+            None => Polled::Quiet,
         }
     }
 
@@ -915,7 +972,7 @@ impl<S> fmt::Debug for Gather<S> {
 impl<S: Stream> Stream for Gather<S> {
     type Item = S::Item;
 
-    #[inline]
+    #[inline(always)]
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
         self.get_mut().poll_turns::<Items>(cx)
     }
