@@ -5,9 +5,9 @@
 //!
 //! Targets without 64-bit atomics (`thumbv7em`, `riscv32imac`, ...) take a
 //! 32-bit path: a word of woken bits covers 32 sources instead of 64, and
-//! the bridge's counters are 32 bits wide (they wrap at 2³², unless the
-//! `portable-atomic` feature gives them 64). `--cfg confluo_no_atomic64`
-//! takes that path on any target, so the host's tests cover it.
+//! the bridge's counters are 32 bits wide (they wrap at 2³²).
+//! `--cfg confluo_no_atomic64` takes that path on any target, so the host's
+//! tests cover it.
 
 #[cfg(all(not(loom), not(feature = "portable-atomic")))]
 pub(crate) use core::sync::atomic;
@@ -23,33 +23,21 @@ pub(crate) use portable_atomic_util::{task::Wake, Arc};
 
 use atomic::Ordering;
 
-/// A word of bits, one per source, that any thread may set: 64 bits where
-/// the target has 64-bit atomics, else 32.
+/// The widest word the target's atomics handle natively: 64 bits, or 32
+/// where 64-bit atomics are missing.
 #[cfg(all(target_has_atomic = "64", not(confluo_no_atomic64)))]
-pub(crate) type Bits = u64;
+pub(crate) type Word = u64;
 #[cfg(all(target_has_atomic = "64", not(confluo_no_atomic64)))]
-pub(crate) type AtomicBits = atomic::AtomicU64;
+pub(crate) type AtomicWord = atomic::AtomicU64;
 #[cfg(not(all(target_has_atomic = "64", not(confluo_no_atomic64))))]
-pub(crate) type Bits = u32;
+pub(crate) type Word = u32;
 #[cfg(not(all(target_has_atomic = "64", not(confluo_no_atomic64))))]
-pub(crate) type AtomicBits = atomic::AtomicU32;
-
-#[cfg(any(
-    feature = "portable-atomic",
-    all(target_has_atomic = "64", not(confluo_no_atomic64))
-))]
-type AtomicCount = atomic::AtomicU64;
-#[cfg(not(any(
-    feature = "portable-atomic",
-    all(target_has_atomic = "64", not(confluo_no_atomic64))
-)))]
-type AtomicCount = atomic::AtomicU32;
+pub(crate) type AtomicWord = atomic::AtomicU32;
 
 /// A count that only grows, kept with relaxed atomics: 64 bits wide where
-/// the target has 64-bit atomics (or with `portable-atomic`), else 32 bits,
-/// wrapping at 2³².
+/// the target has 64-bit atomics, else 32 bits, wrapping at 2³².
 #[derive(Debug, Default)]
-pub(crate) struct Counter(AtomicCount);
+pub(crate) struct Counter(AtomicWord);
 
 impl Counter {
     /// Adds `n` and returns the count before, wrapping where the counter

@@ -1,13 +1,14 @@
 //! The wake machinery behind [`Gather`](super::Gather): per-source wakers,
 //! and woken bits gathered in chunks.
 //!
-//! Slots are grouped in chunks of 64, each with a word of woken bits. A wake
-//! costs O(1): it sets the source's bit in its chunk's word, and the wake
-//! that turns the word from zero to non-zero also links the chunk into a
-//! lock-free list and wakes the task that polls the `Gather`. The `Gather`
-//! takes the whole list with one swap, then each chunk's word (leaving zero),
-//! so a chunk is in the list at most once, a poll costs O(sources woken),
-//! never O(sources), and a burst of wakes costs one link per 64 sources.
+//! Slots are grouped in chunks of 64 (32 where the target has no 64-bit
+//! atomics), each with a word of woken bits. A wake costs O(1): it sets the
+//! source's bit in its chunk's word, and the wake that turns the word from
+//! zero to non-zero also links the chunk into a lock-free list and wakes the
+//! task that polls the `Gather`. The `Gather` takes the whole list with one
+//! swap, then each chunk's word (leaving zero), so a chunk is in the list at
+//! most once, a poll costs O(sources woken), never O(sources), and a burst
+//! of wakes costs one link per chunk.
 //!
 //! Lost wakes are ruled out by the same handshake as an `AtomicWaker`: before it
 //! returns `Pending`, the `Gather` stores its task's waker, then (after a
@@ -22,12 +23,12 @@
 //! again only after the `Gather` has swapped its word, and it reads the
 //! chunk's `next` before that swap.
 
-use alloc::sync::Arc;
-use alloc::task::Wake;
-use core::sync::atomic::{fence, AtomicU32, AtomicU64, Ordering};
 use core::task::Waker;
 
 use concurrent_queue::ConcurrentQueue;
+
+use crate::sync::atomic::{fence, AtomicU32, Ordering};
+use crate::sync::{Arc, AtomicWord, Wake, Word};
 
 /// No chunk: the end of the ready list.
 const EMPTY: u32 = u32::MAX;
@@ -138,8 +139,9 @@ impl Shared {
     }
 }
 
-/// Slots per chunk: one word of woken bits.
-pub(super) const CHUNK: usize = 64;
+/// Slots per chunk: one word of woken bits (64, or 32 on targets without
+/// 64-bit atomics).
+pub(super) const CHUNK: usize = Word::BITS as usize;
 
 /// The woken bits of `CHUNK` consecutive slots.
 #[derive(Debug)]
@@ -150,7 +152,7 @@ pub(super) struct Chunk {
     next: AtomicU32,
     /// Non-zero exactly while the chunk is in the ready list (or was just
     /// taken from it and is about to be read).
-    woken: AtomicU64,
+    woken: AtomicWord,
 }
 
 impl Chunk {
@@ -159,7 +161,7 @@ impl Chunk {
             shared: Arc::clone(shared),
             id,
             next: AtomicU32::new(EMPTY),
-            woken: AtomicU64::new(0),
+            woken: AtomicWord::new(0),
         })
     }
 
@@ -173,14 +175,14 @@ impl Chunk {
     /// True if a source's `bit` is set: right after a poll that returned
     /// `Pending`, the source woke itself during the poll, as a rule; the way
     /// a source yields to the executor (tokio's budget, `FromIter`).
-    pub(super) fn is_woken(&self, bit: u64) -> bool {
+    pub(super) fn is_woken(&self, bit: Word) -> bool {
         self.woken.load(Ordering::SeqCst) & bit != 0
     }
 
     /// Takes the woken bits (bit `i` stands for the chunk's slot `i`); the
     /// next mark queues the chunk again. Only for a chunk taken from the
     /// ready list, after reading its `next`.
-    pub(super) fn take_woken(&self) -> u64 {
+    pub(super) fn take_woken(&self) -> Word {
         self.woken.swap(0, Ordering::SeqCst)
     }
 }
@@ -223,16 +225,35 @@ impl Node {
     }
 }
 
-impl Wake for Node {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
+impl Node {
+    fn wake(&self) {
         // A wake racing with the retirement may still mark the slot: its next
         // source then gets one spurious poll, never a lost one.
         if self.state.load(Ordering::Relaxed) & RETIRED == 0 {
             self.chunk.mark(self.offset);
         }
+    }
+}
+
+#[cfg(not(feature = "portable-atomic"))]
+impl Wake for Node {
+    fn wake(self: Arc<Self>) {
+        Node::wake(&self);
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        Node::wake(self);
+    }
+}
+
+// portable-atomic-util's `Wake` takes `this`, not `self`.
+#[cfg(feature = "portable-atomic")]
+impl Wake for Node {
+    fn wake(this: Arc<Self>) {
+        Node::wake(&this);
+    }
+
+    fn wake_by_ref(this: &Arc<Self>) {
+        Node::wake(this);
     }
 }

@@ -1,6 +1,5 @@
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::iter::FromIterator;
@@ -10,6 +9,7 @@ use core::task::{Context, Poll, Waker};
 use futures_core::stream::{FusedStream, Stream};
 
 use super::ready::{Chunk, Node, Shared, CHUNK, GENERATION};
+use crate::sync::{Arc, Word};
 
 /// Identifies one source inside a [`Gather`].
 ///
@@ -109,7 +109,7 @@ enum Entry {
     /// The sources of one chunk that were woken together: bit `i` stands
     /// for the chunk's slot `i`. One entry for up to 64 sources keeps the
     /// line small when thousands wake at once.
-    Woken { chunk: u32, bits: u64 },
+    Woken { chunk: u32, bits: Word },
     /// New sources in slots `start..end`, pushed one after another: one
     /// entry for all the sources of a new `Gather`.
     Pushed { start: u32, end: u32 },
@@ -181,16 +181,16 @@ impl<S> Drop for Unwinding<'_, S> {
 struct Marks {
     /// Set while the source has the turn or waits in line with an entry of
     /// its own, so a wake does not give it a second place.
-    scheduled: u64,
+    scheduled: Word,
     /// Set while the source waits in line for a turn it was woken (or
     /// pushed) for, and cleared when its entry comes up or the source
     /// leaves: an entry made before a source left skips the slot's next
     /// source.
-    waiting: u64,
+    waiting: Word,
 }
 
 /// The slot's chunk, and its bit in the chunk's words.
-fn locate(index: usize) -> (usize, u64) {
+fn locate(index: usize) -> (usize, Word) {
     (index / CHUNK, 1 << (index % CHUNK))
 }
 
@@ -212,8 +212,9 @@ const NONE: u32 = u32::MAX;
 /// source can starve another, whatever its id or speed: a woken source waits
 /// at most one turn of each source ahead of it. Items of one source keep their
 /// order. Sources join the line as they are woken, in groups of 64
-/// neighbouring slots (in slot order within a group), so sources woken at
-/// nearly the same moment may swap places.
+/// neighbouring slots (32 on targets without 64-bit atomics; in slot order
+/// within a group), so sources woken at nearly the same moment may swap
+/// places.
 ///
 /// One call to `poll_next` polls each ready source at most once. A source that
 /// keeps waking itself therefore cannot make `Gather` loop: its wake is
