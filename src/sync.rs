@@ -1,7 +1,7 @@
 //! The atomics and the shared pointer the crate is built on, chosen in one
 //! place: `core`'s and `alloc`'s by default; portable-atomic's with the
 //! `portable-atomic` feature, for targets without compare-and-swap; loom's
-//! under `--cfg loom`, for the model check of the wake path.
+//! under `--cfg confluo_loom`, for the model check of the wake path.
 //!
 //! Targets without 64-bit atomics (`thumbv7em`, `riscv32imac`, ...) take a
 //! 32-bit path: a word of woken bits covers 32 sources instead of 64, and
@@ -9,11 +9,11 @@
 //! `--cfg confluo_no_atomic64` takes that path on any target, so the host's
 //! tests cover it.
 
-#[cfg(all(not(loom), not(feature = "portable-atomic")))]
+#[cfg(all(not(confluo_loom), not(feature = "portable-atomic")))]
 pub(crate) use core::sync::atomic;
-#[cfg(loom)]
+#[cfg(confluo_loom)]
 pub(crate) use loom::sync::atomic;
-#[cfg(all(not(loom), feature = "portable-atomic"))]
+#[cfg(all(not(confluo_loom), feature = "portable-atomic"))]
 pub(crate) use portable_atomic as atomic;
 
 #[cfg(not(feature = "portable-atomic"))]

@@ -2,6 +2,8 @@
 //! [`try_gather_all()`] over futures.
 
 mod future;
+#[cfg(all(test, confluo_loom))]
+mod model;
 mod ready;
 mod stream;
 

@@ -58,17 +58,32 @@ impl Shared {
         })
     }
 
-    /// Takes the list of queued chunks and returns its head, the chunk
-    /// queued last; `next_ready` walks on from there.
-    pub(super) fn take_ready(&self) -> Option<u32> {
-        Some(self.ready.swap(EMPTY, Ordering::SeqCst)).filter(|&head| head != EMPTY)
-    }
-
-    /// The chunk after `chunk` in a list taken by `take_ready`, or `None` at
-    /// its end. Read it before taking the chunk's word: from then on a wake
-    /// may link the chunk again.
-    pub(super) fn next_ready(chunk: &Chunk) -> Option<u32> {
-        Some(chunk.next.load(Ordering::Relaxed)).filter(|&next| next != EMPTY)
+    /// Takes every chunk queued now, the one queued last first, and hands
+    /// `each` its id and woken bits (bit `i` stands for the chunk's slot
+    /// `i`), leaving them zero. False if none was queued. One swap takes
+    /// the whole list, so wakes that keep coming from other threads cannot
+    /// hold the caller; from the moment a chunk's word is taken, the next
+    /// wake queues the chunk again.
+    pub(super) fn take_woken(
+        &self,
+        chunks: &[Arc<Chunk>],
+        mut each: impl FnMut(u32, Word),
+    ) -> bool {
+        if !self.has_ready() {
+            return false;
+        }
+        let mut next = self.ready.swap(EMPTY, Ordering::SeqCst);
+        while next != EMPTY {
+            let chunk = &chunks[next as usize];
+            // Read before the word is taken: from then on a wake may link
+            // the chunk again.
+            next = chunk.next.load(Ordering::Relaxed);
+            let bits = chunk.woken.swap(0, Ordering::SeqCst);
+            if bits != 0 {
+                each(chunk.id, bits);
+            }
+        }
+        true
     }
 
     /// True when a wake arrived that the `Gather` has not taken yet.
@@ -177,13 +192,6 @@ impl Chunk {
     /// a source yields to the executor (tokio's budget, `FromIter`).
     pub(super) fn is_woken(&self, bit: Word) -> bool {
         self.woken.load(Ordering::SeqCst) & bit != 0
-    }
-
-    /// Takes the woken bits (bit `i` stands for the chunk's slot `i`); the
-    /// next mark queues the chunk again. Only for a chunk taken from the
-    /// ready list, after reading its `next`.
-    pub(super) fn take_woken(&self) -> Word {
-        self.woken.swap(0, Ordering::SeqCst)
     }
 }
 

@@ -920,21 +920,14 @@ impl<S: Stream> Gather<S> {
     /// a chunk's worth at a time, in the order their chunks were queued.
     /// A bit of a source that has left costs one check when it comes up.
     fn take_wakes(&mut self) {
-        if !self.shared.has_ready() {
-            return;
-        }
-        // One swap takes every chunk queued now, so wakes that keep coming
-        // from other threads cannot hold this call.
         let first = self.run.len();
-        let mut next = self.shared.take_ready();
-        while let Some(chunk) = next {
-            let ready = &self.chunks[chunk as usize];
-            next = Shared::next_ready(ready);
-            let bits = ready.take_woken();
-            if bits != 0 {
-                self.marks[chunk as usize].waiting |= bits;
-                self.run.push_back(Entry::Woken { chunk, bits });
-            }
+        let (run, marks) = (&mut self.run, &mut self.marks);
+        let taken = self.shared.take_woken(&self.chunks, |chunk, bits| {
+            marks[chunk as usize].waiting |= bits;
+            run.push_back(Entry::Woken { chunk, bits });
+        });
+        if !taken {
+            return;
         }
         // The list runs newest first: turn it round.
         let last = self.run.len();

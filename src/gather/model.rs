@@ -1,0 +1,194 @@
+//! The wake path, model-checked with loom: every interleaving (and every
+//! weak-memory outcome loom models) of wakes from other threads against the
+//! `Gather`'s side of `ready.rs`. The one-element queue that holds the
+//! task's waker keeps its own atomics: to loom each of its operations is
+//! one indivisible step, so the model checks this crate's protocol around
+//! it (the fences, and the orderings of the list and the words).
+//!
+//! ```text
+//! RUSTFLAGS="--cfg confluo_loom" cargo test --lib --release --no-default-features --features alloc loom
+//! ```
+//!
+//! The `Gather`'s side is what a poll does when it finds nothing else to
+//! do: take the woken chunks, store the task's waker, and look at the list
+//! once more. The property is the one `Gather` promises: no wake is lost.
+//! Once both sides are done, every wake was taken by a poll, or the task
+//! was woken (or saw a wake pending) after it stored its waker, so it
+//! polls again.
+
+extern crate std;
+
+use alloc::sync::Arc as StdArc;
+use alloc::vec::Vec;
+use core::task::Waker;
+use std::task::Wake as StdWake;
+
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::thread;
+
+use super::ready::{Chunk, Node, Shared};
+use crate::sync::{Arc, Word};
+
+/// The task polling the `Gather`: counts its wakes.
+#[derive(Default)]
+struct Task {
+    wakes: AtomicUsize,
+}
+
+impl StdWake for Task {
+    fn wake(self: StdArc<Self>) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// The `Gather`'s side: chunks, the task's waker, and the one it stored last.
+struct Side {
+    shared: Arc<Shared>,
+    chunks: Vec<Arc<Chunk>>,
+    task: StdArc<Task>,
+    waker: Waker,
+    last: Option<Waker>,
+}
+
+impl Side {
+    fn new(chunks: u32) -> Side {
+        let shared = Shared::new();
+        let chunks = (0..chunks).map(|id| Chunk::new(&shared, id)).collect();
+        let task = StdArc::new(Task::default());
+        let waker = Waker::from(StdArc::clone(&task));
+        Side {
+            shared,
+            chunks,
+            task,
+            waker,
+            last: None,
+        }
+    }
+
+    /// The waker of the source in `slot` (of the first chunk).
+    fn source(&self, slot: u32) -> Waker {
+        Waker::from(Node::new(&self.chunks[0], slot, 0))
+    }
+
+    /// What a poll does when no source has an item: takes the woken bits
+    /// (added to `taken`), stores the task's waker, and tells whether a
+    /// wake is pending already (the task would then wake itself).
+    fn poll(&mut self, taken: &mut Word) -> bool {
+        self.shared
+            .take_woken(&self.chunks, |_, bits| *taken |= bits);
+        self.shared.register(&self.waker, &mut self.last);
+        self.shared.has_ready()
+    }
+
+    fn task_wakes(&self) -> usize {
+        self.task.wakes.load(Ordering::SeqCst)
+    }
+}
+
+/// A wake from another thread against one poll: taken, or the task woken.
+/// (Both sides run on threads of their own: loom then explores every order
+/// of their steps.)
+#[test]
+fn loom_a_wake_racing_a_poll_is_never_lost() {
+    loom::model(|| {
+        let mut side = Side::new(1);
+        let source = side.source(3);
+        let waking = thread::spawn(move || source.wake());
+        let polling = thread::spawn(move || {
+            let mut taken = 0;
+            let again = side.poll(&mut taken);
+            (side, taken, again)
+        });
+        waking.join().unwrap();
+        let (side, taken, again) = polling.join().unwrap();
+        assert!(
+            taken == 1 << 3 || again || side.task_wakes() > 0,
+            "a lost wake: not taken, and the task sleeps"
+        );
+    });
+}
+
+/// Two wakers on one chunk, from two threads, against two polls in a row
+/// (the second stores the same waker again): every bit is taken by a poll,
+/// or left for a poll the task is woken for.
+#[test]
+fn loom_wakes_on_one_chunk_from_two_threads_are_never_lost() {
+    loom::model(|| {
+        let mut side = Side::new(1);
+        let (a, b) = (side.source(0), side.source(5));
+        let waking_a = thread::spawn(move || a.wake());
+        let waking_b = thread::spawn(move || b.wake());
+        let polling = thread::spawn(move || {
+            let mut taken = 0;
+            let again = side.poll(&mut taken) && side.poll(&mut taken);
+            (side, taken, again)
+        });
+        waking_a.join().unwrap();
+        waking_b.join().unwrap();
+        let (mut side, mut taken, again) = polling.join().unwrap();
+        if taken != 0b10_0001 {
+            let woken = again || side.task_wakes() > 0;
+            assert!(woken, "a lost wake: {taken:#b} taken, and the task sleeps");
+            // The poll the task comes back for takes the rest.
+            side.poll(&mut taken);
+            assert_eq!(taken, 0b10_0001);
+        }
+    });
+}
+
+/// A stale wake against the retirement of its source, while the slot's
+/// next source is woken: the stale wake marks the slot or does nothing
+/// (never hangs, never panics), and the next source's wake is never lost.
+#[test]
+fn loom_a_wake_racing_its_sources_removal_never_hides_the_next_sources_wake() {
+    loom::model(|| {
+        let mut side = Side::new(1);
+        let old = Node::new(&side.chunks[0], 2, 0);
+        let stale = Waker::from(Arc::clone(&old));
+        let next = Waker::from(Node::new(&side.chunks[0], 2, 1));
+        let waking_stale = thread::spawn(move || stale.wake());
+        let waking_next = thread::spawn(move || next.wake());
+        let polling = thread::spawn(move || {
+            old.retire();
+            let mut taken = 0;
+            let again = side.poll(&mut taken);
+            (side, taken, again)
+        });
+        waking_stale.join().unwrap();
+        waking_next.join().unwrap();
+        let (side, taken, again) = polling.join().unwrap();
+        assert!(
+            taken & 1 << 2 != 0 || again || side.task_wakes() > 0,
+            "a lost wake: the next source's wake was not taken, and the task sleeps"
+        );
+    });
+}
+
+/// Wakes while the `Gather` is dropped: each links its chunk before the
+/// close or nothing after it, ends (no endless retry), and wakes the task
+/// at most once.
+#[test]
+fn loom_a_wake_racing_the_drop_of_the_gather_is_harmless() {
+    loom::model(|| {
+        let mut side = Side::new(2);
+        let mut taken = 0;
+        side.poll(&mut taken);
+        let (a, b) = (
+            side.source(1),
+            Waker::from(Node::new(&side.chunks[1], 64, 0)),
+        );
+        let waking_a = thread::spawn(move || a.wake());
+        let waking_b = thread::spawn(move || b.wake());
+        let closing = thread::spawn(move || {
+            side.shared.close();
+            side
+        });
+        waking_a.join().unwrap();
+        waking_b.join().unwrap();
+        let side = closing.join().unwrap();
+        assert!(side.task_wakes() <= 1);
+        // Later wakes only cost a check.
+        side.source(7).wake();
+        assert!(side.task_wakes() <= 1);
+    });
+}
