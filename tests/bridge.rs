@@ -270,7 +270,6 @@ fn a_full_bridge_counts_the_waits() {
         stats.full_waits() > 0,
         "a capacity of one makes the producer wait"
     );
-    assert!(stats.full_wait() > std::time::Duration::ZERO);
 }
 
 #[test]

@@ -1,11 +1,12 @@
-use alloc::sync::Arc;
-use alloc::vec;
+use alloc::vec::{self, Vec};
 use core::fmt;
+use core::mem;
 
-use async_channel::Receiver;
+use async_channel::{Receiver, WeakSender};
 
-use super::stats::{Counters, Stats};
-use super::Message;
+use super::stats::Stats;
+use super::{Message, Shared};
+use crate::sync::Arc;
 
 /// The consuming end of a bridge: a blocking `Iterator` (with `std`) for
 /// consumer threads, and [`recv`](Consumer::recv) for async consumers.
@@ -13,6 +14,17 @@ use super::Message;
 /// Both end after every producer is gone and every record was taken: the
 /// closing is the end-of-stream sentinel. Cloning gives another consumer of
 /// the same bridge; each record goes to exactly one consumer.
+///
+/// # Dropping
+///
+/// With [`Bridge::batch`](super::Bridge::batch), a consumer takes a batch
+/// from the bridge at once and hands its records out one by one. Dropped
+/// with some of them still in hand while other consumers stay, it gives them
+/// back to the bridge as one message, behind the records already there, for
+/// the others (after the bridge closed, the next consumer to find it
+/// drained takes them). Dropped as the last consumer, it closes the bridge:
+/// producers fail, and records still in it, the rest of its batch included,
+/// are dropped with it, never received.
 ///
 /// # Examples
 ///
@@ -33,15 +45,26 @@ use super::Message;
 /// ```
 pub struct Consumer<T> {
     receiver: Receiver<Message<T>>,
-    /// The rest of a batch taken from the channel.
+    /// Gives a batch in hand back, when this consumer goes and others stay;
+    /// weak, so that consumers do not keep the bridge open.
+    put_back: WeakSender<Message<T>>,
+    /// The rest of a batch taken from the bridge.
     batch: vec::IntoIter<T>,
-    stats: Arc<Counters>,
+    /// The records of that batch, handed out or not: they leave the bridge
+    /// (counted received, their room given back) when the last is handed out.
+    batch_len: usize,
+    shared: Arc<Shared<T>>,
 }
 
 impl<T> Clone for Consumer<T> {
     /// Another consumer of the same bridge, with no batch in hand.
     fn clone(&self) -> Self {
-        Consumer::new(self.receiver.clone(), Arc::clone(&self.stats))
+        self.shared.consumer_came();
+        Consumer::new(
+            self.receiver.clone(),
+            self.put_back.clone(),
+            Arc::clone(&self.shared),
+        )
     }
 }
 
@@ -55,11 +78,17 @@ impl<T> fmt::Debug for Consumer<T> {
 }
 
 impl<T> Consumer<T> {
-    pub(super) fn new(receiver: Receiver<Message<T>>, stats: Arc<Counters>) -> Self {
+    pub(super) fn new(
+        receiver: Receiver<Message<T>>,
+        put_back: WeakSender<Message<T>>,
+        shared: Arc<Shared<T>>,
+    ) -> Self {
         Consumer {
             receiver,
-            batch: alloc::vec::Vec::new().into_iter(),
-            stats,
+            put_back,
+            batch: Vec::new().into_iter(),
+            batch_len: 0,
+            shared,
         }
     }
 
@@ -73,17 +102,16 @@ impl<T> Consumer<T> {
     /// assert_eq!(consumer.stats().sent(), 1);
     /// ```
     pub fn stats(&self) -> Stats {
-        self.stats.snapshot()
+        self.shared.stats.snapshot()
     }
-}
 
-impl<T> Consumer<T> {
     /// Waits for the next record; `None` once every producer is gone and the
     /// bridge is drained. For async consumers, and in `no_std`.
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: a record is taken only when the future completes.
+    /// Cancel safe: a record is taken only when the future completes, and
+    /// the rest of a batch stays in hand for the next call.
     ///
     /// # Examples
     ///
@@ -97,22 +125,79 @@ impl<T> Consumer<T> {
     /// });
     /// ```
     pub async fn recv(&mut self) -> Option<T> {
-        if let Some(record) = self.batch.next() {
+        if let Some(record) = self.next_in_hand() {
             return Some(record);
         }
-        let message = self.receiver.recv().await.ok()?;
-        Some(unpack(message, &mut self.batch, &self.stats))
+        let message = match self.receiver.recv().await {
+            Ok(message) => message,
+            Err(_) => self.returned()?,
+        };
+        Some(self.unpack(message))
+    }
+
+    /// The next record of the batch in hand.
+    #[inline]
+    fn next_in_hand(&mut self) -> Option<T> {
+        let record = self.batch.next()?;
+        if self.batch.len() == 0 {
+            // The batch is all handed out: it leaves the bridge.
+            self.shared.handed_out(mem::take(&mut self.batch_len));
+        }
+        Some(record)
+    }
+
+    /// Takes a record from a message, keeping the rest of a batch in hand.
+    fn unpack(&mut self, message: Message<T>) -> T {
+        match message {
+            Message::One(record) => {
+                self.shared.handed_out(1);
+                record
+            }
+            Message::Many(records) => {
+                self.batch_len = records.len();
+                self.batch = records.into_iter();
+                self.next_in_hand()
+                    .expect("a batch holds at least one record")
+            }
+        }
+    }
+
+    /// A batch that a consumer put back after the bridge closed.
+    fn returned(&self) -> Option<Message<T>> {
+        self.shared.room.as_ref()?.take_returned()
     }
 }
 
-/// Takes a record from a message, keeping the rest of a batch in hand.
-fn unpack<T>(message: Message<T>, batch: &mut vec::IntoIter<T>, stats: &Counters) -> T {
-    stats.received(message.len());
-    match message {
-        Message::One(record) => record,
-        Message::Many(records) => {
-            *batch = records.into_iter();
-            batch.next().expect("a batch holds at least one record")
+impl<T> Drop for Consumer<T> {
+    /// Gives the rest of a batch in hand back to the other consumers, or,
+    /// as the last consumer, closes the bridge.
+    fn drop(&mut self) {
+        let rest = mem::replace(&mut self.batch, Vec::new().into_iter());
+        // The records already handed out leave the bridge; the rest stay.
+        self.shared
+            .handed_out(mem::take(&mut self.batch_len) - rest.len());
+        if self.shared.consumer_went() {
+            self.receiver.close();
+            if let Some(room) = &self.shared.room {
+                room.closed();
+            }
+            return;
+        }
+        if rest.len() == 0 {
+            return;
+        }
+        // Their room stays taken: the records are still in the bridge.
+        let message = Message::Many(rest.collect());
+        let message = match self.put_back.upgrade() {
+            Some(sender) => match sender.try_send(message) {
+                Ok(()) => return,
+                Err(error) => error.into_inner(),
+            },
+            None => message,
+        };
+        // Every producer is gone: the others drain the bridge, then look here.
+        if let Some(room) = &self.shared.room {
+            room.put_back(message);
         }
     }
 }
@@ -125,11 +210,14 @@ impl<T> Iterator for Consumer<T> {
     type Item = T;
 
     fn next(&mut self) -> Option<T> {
-        if let Some(record) = self.batch.next() {
+        if let Some(record) = self.next_in_hand() {
             return Some(record);
         }
-        let message = self.receiver.recv_blocking().ok()?;
-        Some(unpack(message, &mut self.batch, &self.stats))
+        let message = match self.receiver.recv_blocking() {
+            Ok(message) => message,
+            Err(_) => self.returned()?,
+        };
+        Some(self.unpack(message))
     }
 
     /// At least the records in hand and in the bridge now.

@@ -3,12 +3,16 @@
 
 mod consumer;
 mod producer;
+mod room;
 mod router;
 mod stats;
 
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::num::NonZeroUsize;
+
+use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::Arc;
+use room::Room;
 
 pub use consumer::Consumer;
 pub use producer::{Producer, Pumped, SendError, TrySendError};
@@ -38,22 +42,58 @@ impl<T> Message<T> {
     }
 }
 
+/// What both ends of a bridge share besides the channel.
+struct Shared<T> {
+    stats: stats::Counters,
+    /// When batching, the room in records: the channel is unbounded then.
+    /// Without batching, the channel's own bound counts records.
+    room: Option<Room<T>>,
+    /// Live consumers: the last to go closes the bridge.
+    consumers: AtomicUsize,
+}
+
+impl<T> Shared<T> {
+    /// Consumers handed out `records` records: they leave the bridge.
+    fn handed_out(&self, records: usize) {
+        if records > 0 {
+            self.stats.received(records);
+            if let Some(room) = &self.room {
+                room.give_back(records);
+            }
+        }
+    }
+
+    /// A consumer comes.
+    fn consumer_came(&self) {
+        self.consumers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A consumer goes: whether it was the last.
+    fn consumer_went(&self) -> bool {
+        self.consumers.fetch_sub(1, Ordering::AcqRel) == 1
+    }
+}
+
 /// Builds a bridge: a bounded channel from async [`Producer`]s to
 /// [`Consumer`]s, which may be blocking `Iterator`s on threads.
 ///
 /// # Backpressure and memory
 ///
-/// At most `capacity` records wait in the bridge (plus one batch, when
-/// batching): a producer that finds it full waits, so the stream it pumps is
-/// not polled, and the sources behind it are not read, until a consumer takes
-/// a record.
+/// At most `capacity` records are in the bridge: sent and not yet handed out
+/// by a consumer, counting the rest of a batch a consumer has begun. A
+/// producer that finds it full waits, so the stream it pumps is not polled,
+/// and the sources behind it are not read, until a consumer hands records
+/// out.
 ///
 /// # Ending
 ///
 /// When every producer is gone (dropped, or its pump ended), consumers drain
 /// what is left and then end: the closing is the sentinel, so they need not
 /// know how many records will come. When every consumer is gone, producers
-/// fail at once, and a pump drops its stream.
+/// fail at once, and a pump drops its stream; records still in the bridge
+/// then are dropped with it, never received ([`Stats::depth`] counts them).
+/// A consumer that goes while others stay hands the rest of its batch back
+/// to them (see [`Consumer`]).
 ///
 /// # Ordering
 ///
@@ -109,7 +149,10 @@ impl Bridge {
     /// Moves up to `records` records per channel message when a pump finds
     /// them ready at once, for throughput. Consumers still see one record at
     /// a time; a partial batch is sent as soon as the stream has nothing
-    /// ready, so batching adds no latency. Give the bridge room for many
+    /// ready, so batching adds no latency. A batch never takes more than the
+    /// room left, so the capacity still counts records; a message holds what
+    /// was ready, whatever the batch, so a large batch costs nothing by
+    /// itself. Give the bridge room for many
     /// batches (a capacity of a few hundred batches or more): with room for
     /// only a few, the consumer thread drains them, parks, and is woken once
     /// per batch, which costs most of what batching saves (see
@@ -150,14 +193,23 @@ impl Bridge {
     /// assert_eq!(consumer.collect::<Vec<_>>(), ["reading"]);
     /// ```
     pub fn open<T>(self) -> (Producer<T>, Consumer<T>) {
-        // The channel counts messages: with batches of up to `batch` records,
-        // this many messages hold at most `capacity` records plus one batch.
-        let messages = (self.capacity.get() / self.batch.get()).max(1);
-        let (sender, receiver) = async_channel::bounded(messages);
-        let stats = Arc::new(stats::Counters::new(self.batch.get()));
+        let capacity = self.capacity.get();
+        // One record per message: the channel's own bound counts records.
+        // Batches: the room counts them, and the channel need not.
+        let ((sender, receiver), room) = if self.batch.get() == 1 {
+            (async_channel::bounded(capacity), None)
+        } else {
+            (async_channel::unbounded(), Some(Room::new(capacity)))
+        };
+        let shared = Arc::new(Shared {
+            stats: stats::Counters::new(),
+            room,
+            consumers: AtomicUsize::new(1),
+        });
+        let put_back = sender.downgrade();
         (
-            Producer::new(sender, Arc::clone(&stats), self),
-            Consumer::new(receiver, stats),
+            Producer::new(sender, Arc::clone(&shared), self),
+            Consumer::new(receiver, put_back, shared),
         )
     }
 }

@@ -1,4 +1,3 @@
-use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::fmt;
 use core::future::poll_fn;
@@ -8,8 +7,10 @@ use core::task::Poll;
 use async_channel::{Sender, TrySendError as ChannelError};
 use futures_core::Stream;
 
-use super::stats::{Counters, Stats};
-use super::{Bridge, Message};
+use super::room::{Room, Taken};
+use super::stats::Stats;
+use super::{Bridge, Message, Shared};
+use crate::sync::Arc;
 
 /// The async end of a bridge: sends records with backpressure.
 ///
@@ -32,7 +33,7 @@ use super::{Bridge, Message};
 /// ```
 pub struct Producer<T> {
     sender: Sender<Message<T>>,
-    stats: Arc<Counters>,
+    shared: Arc<Shared<T>>,
     bridge: Bridge,
 }
 
@@ -40,7 +41,7 @@ impl<T> Clone for Producer<T> {
     fn clone(&self) -> Self {
         Producer {
             sender: self.sender.clone(),
-            stats: Arc::clone(&self.stats),
+            shared: Arc::clone(&self.shared),
             bridge: self.bridge,
         }
     }
@@ -200,15 +201,15 @@ impl<T> fmt::Display for TrySendError<T> {
 impl<T> std::error::Error for TrySendError<T> {}
 
 impl<T> Producer<T> {
-    pub(super) fn new(sender: Sender<Message<T>>, stats: Arc<Counters>, bridge: Bridge) -> Self {
+    pub(super) fn new(sender: Sender<Message<T>>, shared: Arc<Shared<T>>, bridge: Bridge) -> Self {
         Producer {
             sender,
-            stats,
+            shared,
             bridge,
         }
     }
 
-    /// The most records the bridge holds (plus one batch, when batching).
+    /// The most records the bridge holds.
     ///
     /// # Examples
     ///
@@ -230,7 +231,7 @@ impl<T> Producer<T> {
     /// assert_eq!(producer.stats().depth(), 1);
     /// ```
     pub fn stats(&self) -> Stats {
-        self.stats.snapshot()
+        self.shared.stats.snapshot()
     }
 
     /// Sends one record, waiting while the bridge is full.
@@ -252,8 +253,17 @@ impl<T> Producer<T> {
     /// assert_eq!(consumer.next(), Some("reading"));
     /// ```
     pub async fn send(&self, record: T) -> Result<(), SendError<T>> {
-        self.send_message(Message::One(record))
-            .await
+        let Some(room) = &self.shared.room else {
+            return self.send_bounded(record).await.map_err(SendError);
+        };
+        let taken = match room.try_take(1) {
+            Some(taken) => taken,
+            None => match self.wait_for_room(room, 1).await {
+                Some(taken) => taken,
+                None => return Err(SendError(record)),
+            },
+        };
+        self.send_taken(Message::One(record), taken)
             .map_err(|message| match message {
                 Message::One(record) => SendError(record),
                 Message::Many(_) => unreachable!("sent one"),
@@ -275,18 +285,34 @@ impl<T> Producer<T> {
     /// assert_eq!(producer.try_send(2).unwrap_err().to_string(), "sending into a full bridge");
     /// ```
     pub fn try_send(&self, record: T) -> Result<(), TrySendError<T>> {
-        match self.sender.try_send(Message::One(record)) {
-            Ok(()) => {
-                self.count_sent(1);
-                Ok(())
+        let Some(room) = &self.shared.room else {
+            return match self.sender.try_send(Message::One(record)) {
+                Ok(()) => {
+                    self.count_sent(1);
+                    Ok(())
+                }
+                Err(ChannelError::Full(Message::One(record))) => {
+                    self.saw_full();
+                    Err(TrySendError::Full(record))
+                }
+                Err(ChannelError::Closed(Message::One(record))) => {
+                    Err(TrySendError::Closed(record))
+                }
+                Err(_) => unreachable!("sent one"),
+            };
+        };
+        let Some(taken) = room.try_take(1) else {
+            if self.sender.is_closed() {
+                return Err(TrySendError::Closed(record));
             }
-            Err(ChannelError::Full(Message::One(record))) => {
-                self.saw_full();
-                Err(TrySendError::Full(record))
-            }
-            Err(ChannelError::Closed(Message::One(record))) => Err(TrySendError::Closed(record)),
-            Err(_) => unreachable!("sent one"),
-        }
+            self.saw_full();
+            return Err(TrySendError::Full(record));
+        };
+        self.send_taken(Message::One(record), taken)
+            .map_err(|message| match message {
+                Message::One(record) => TrySendError::Closed(record),
+                Message::Many(_) => unreachable!("sent one"),
+            })
     }
 
     /// Forwards every item of `stream` into the bridge, then ends; or ends at
@@ -327,58 +353,114 @@ impl<T> Producer<T> {
             let Some(first) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await else {
                 break;
             };
-            let message = if batch == 1 {
-                Message::One(first)
-            } else {
-                let mut records = Vec::with_capacity(batch);
-                records.push(first);
-                // Take what is ready now, without waiting for more; a stream
-                // that ended is not polled again.
-                while records.len() < batch {
-                    match poll_fn(|cx| Poll::Ready(stream.as_mut().poll_next(cx))).await {
-                        Poll::Ready(Some(record)) => records.push(record),
-                        Poll::Ready(None) => {
-                            ended = true;
-                            break;
-                        }
-                        Poll::Pending => break,
-                    }
+            let Some(room) = &self.shared.room else {
+                // One record per message.
+                if let Err(record) = self.send_bounded(first).await {
+                    return Pumped::ConsumersGone {
+                        forwarded,
+                        unsent: alloc::vec![record],
+                    };
                 }
-                Message::Many(records)
+                forwarded += 1;
+                continue;
             };
-            let records = message.len() as u64;
-            if let Err(message) = self.send_message(message).await {
+            // Room for up to a batch, with the first record in hand; from
+            // here to the send nothing waits, so the room taken comes back
+            // at once if the pump is dropped or the stream panics.
+            let mut taken = match room.try_take(batch) {
+                Some(taken) => taken,
+                None => match self.wait_for_room(room, batch).await {
+                    Some(taken) => taken,
+                    None => {
+                        return Pumped::ConsumersGone {
+                            forwarded,
+                            unsent: alloc::vec![first],
+                        }
+                    }
+                },
+            };
+            let mut message = Message::One(first);
+            // Take what is ready now, up to the room taken, without waiting
+            // for more; a stream that ended is not polled again.
+            while message.len() < taken.records() {
+                let record = match poll_fn(|cx| Poll::Ready(stream.as_mut().poll_next(cx))).await {
+                    Poll::Ready(Some(record)) => record,
+                    Poll::Ready(None) => {
+                        ended = true;
+                        break;
+                    }
+                    Poll::Pending => break,
+                };
+                message = match message {
+                    Message::One(first) => {
+                        // Sized by what the stream says is left, not by the
+                        // batch: a message holds what is ready.
+                        let left = stream.size_hint().0.saturating_add(2);
+                        let mut records = Vec::with_capacity(left.min(taken.records()));
+                        records.push(first);
+                        records.push(record);
+                        Message::Many(records)
+                    }
+                    Message::Many(mut records) => {
+                        records.push(record);
+                        Message::Many(records)
+                    }
+                };
+            }
+            let records = message.len();
+            taken.keep(records);
+            if let Err(message) = self.send_taken(message, taken) {
                 return Pumped::ConsumersGone {
                     forwarded,
                     unsent: message.into_records(),
                 };
             }
-            forwarded += records;
+            forwarded += records as u64;
         }
         Pumped::Ended { forwarded }
     }
 
-    /// Sends a message, counting it and the waits on a full channel.
-    pub(super) async fn send_message(&self, message: Message<T>) -> Result<(), Message<T>> {
-        let records = message.len();
-        let message = match self.sender.try_send(message) {
-            Ok(()) => {
-                self.count_sent(records);
-                return Ok(());
+    /// Sends one record into a bridge without batches, whose channel counts
+    /// records: waits while it is full, counting the wait.
+    async fn send_bounded(&self, record: T) -> Result<(), T> {
+        let sent = match self.sender.try_send(Message::One(record)) {
+            Ok(()) => Ok(()),
+            Err(ChannelError::Closed(message)) => Err(message),
+            Err(ChannelError::Full(message)) => {
+                self.saw_full();
+                self.shared.stats.waits();
+                self.sender
+                    .send(message)
+                    .await
+                    .map_err(|error| error.into_inner())
             }
-            Err(ChannelError::Closed(message)) => return Err(message),
-            Err(ChannelError::Full(message)) => message,
         };
-        self.saw_full();
-        #[cfg(feature = "std")]
-        let start = std::time::Instant::now();
-        let sent = self.sender.send(message).await;
-        self.stats.waited(
-            #[cfg(feature = "std")]
-            start.elapsed(),
-        );
         match sent {
             Ok(()) => {
+                self.count_sent(1);
+                Ok(())
+            }
+            Err(Message::One(record)) => Err(record),
+            Err(Message::Many(_)) => unreachable!("sent one"),
+        }
+    }
+
+    /// The batching bridge is full: waits for room for up to `want` records,
+    /// counting the wait; `None` once every consumer is gone.
+    async fn wait_for_room<'a>(&self, room: &'a Room<T>, want: usize) -> Option<Taken<'a, T>> {
+        self.saw_full();
+        self.shared.stats.waits();
+        room.take(want, || self.sender.is_closed()).await
+    }
+
+    /// Sends a message into a batching bridge, with room taken for it.
+    fn send_taken(&self, message: Message<T>, taken: Taken<'_, T>) -> Result<(), Message<T>> {
+        let records = message.len();
+        // The channel is unbounded: it fails only when it closed, and then
+        // the room taken goes back with `taken`.
+        match self.sender.try_send(message) {
+            Ok(()) => {
+                taken.sent();
                 self.count_sent(records);
                 Ok(())
             }
@@ -386,13 +468,15 @@ impl<T> Producer<T> {
         }
     }
 
-    /// The channel is full: the high-water mark is the whole channel.
+    /// The bridge is full: the high-water mark is its capacity.
     fn saw_full(&self) {
-        let capacity = self.sender.capacity().unwrap_or(usize::MAX);
-        self.stats.saw_depth(capacity);
+        self.shared.stats.saw_depth(self.capacity());
     }
 
     fn count_sent(&self, records: usize) {
-        self.stats.sent(records, || self.sender.len());
+        self.shared.stats.sent(records, || match &self.shared.room {
+            Some(room) => room.used(),
+            None => self.sender.len(),
+        });
     }
 }

@@ -6,7 +6,7 @@ use core::pin::pin;
 
 use futures_core::Stream;
 
-use super::{Bridge, Consumer, Message, Producer, Pumped, SendError};
+use super::{Bridge, Consumer, Producer, Pumped, SendError};
 
 /// Routes records by key to one of several bridges, each with consumers of
 /// its own, so that all records of one key reach one consumer in order.
@@ -144,10 +144,10 @@ impl<T> Router<T> {
         let mut forwarded = 0;
         while let Some(record) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
             let partition = self.route(key(&record));
-            if let Err(message) = partition.send_message(Message::One(record)).await {
+            if let Err(SendError(record)) = partition.send(record).await {
                 return Pumped::ConsumersGone {
                     forwarded,
-                    unsent: message.into_records(),
+                    unsent: alloc::vec![record],
                 };
             }
             forwarded += 1;

@@ -1,7 +1,5 @@
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::Counter;
-#[cfg(feature = "std")]
-use core::time::Duration;
 
 /// Counters shared by both ends of a bridge. Each end writes its own cache
 /// line, so counting costs no cache-line ping-pong between threads.
@@ -9,8 +7,6 @@ use core::time::Duration;
 pub(super) struct Counters {
     producer: ProducerCounters,
     consumer: ConsumerCounters,
-    /// The most records a message holds: the bridge's batch.
-    per_message: usize,
 }
 
 /// The depth is read at one message in this many: reading it touches the
@@ -22,10 +18,9 @@ const DEPTH_SAMPLE: u64 = 32;
 struct ProducerCounters {
     sent: Counter,
     messages: Counter,
-    /// The most messages seen waiting in the channel right after a send.
-    peak_messages: AtomicUsize,
+    /// The most records seen in the bridge right after a send.
+    peak_records: AtomicUsize,
     full_waits: Counter,
-    full_wait_nanos: Counter,
 }
 
 #[derive(Debug, Default)]
@@ -35,17 +30,15 @@ struct ConsumerCounters {
 }
 
 impl Counters {
-    /// Counters for a bridge whose messages hold up to `per_message` records.
-    pub(super) fn new(per_message: usize) -> Self {
+    pub(super) fn new() -> Self {
         Counters {
             producer: ProducerCounters::default(),
             consumer: ConsumerCounters::default(),
-            per_message,
         }
     }
 
-    /// Counts a message of `records` sent; `waiting` tells how many messages
-    /// the channel holds now, and is asked only now and then.
+    /// Counts a message of `records` sent; `waiting` tells how many records
+    /// the bridge holds now, and is asked only now and then.
     pub(super) fn sent(&self, records: usize, waiting: impl FnOnce() -> usize) {
         let producer = &self.producer;
         producer.sent.add(records as u64);
@@ -54,11 +47,11 @@ impl Counters {
         }
     }
 
-    /// Raises the high-water mark to `messages_waiting` if it is higher.
-    pub(super) fn saw_depth(&self, messages_waiting: usize) {
-        let peak = &self.producer.peak_messages;
-        if messages_waiting > peak.load(Ordering::Relaxed) {
-            peak.fetch_max(messages_waiting, Ordering::Relaxed);
+    /// Raises the high-water mark to `records_waiting` if it is higher.
+    pub(super) fn saw_depth(&self, records_waiting: usize) {
+        let peak = &self.producer.peak_records;
+        if records_waiting > peak.load(Ordering::Relaxed) {
+            peak.fetch_max(records_waiting, Ordering::Relaxed);
         }
     }
 
@@ -66,12 +59,9 @@ impl Counters {
         self.consumer.received.add(records as u64);
     }
 
-    pub(super) fn waited(&self, #[cfg(feature = "std")] how_long: Duration) {
+    /// A producer found the bridge full and waits.
+    pub(super) fn waits(&self) {
         self.producer.full_waits.add(1);
-        #[cfg(feature = "std")]
-        self.producer
-            .full_wait_nanos
-            .add(u64::try_from(how_long.as_nanos()).unwrap_or(u64::MAX));
     }
 
     pub(super) fn snapshot(&self) -> Stats {
@@ -80,14 +70,8 @@ impl Counters {
         Stats {
             sent,
             received,
-            // In records: each message holds up to a batch.
-            peak_depth: self
-                .producer
-                .peak_messages
-                .load(Ordering::Relaxed)
-                .saturating_mul(self.per_message),
+            peak_depth: self.producer.peak_records.load(Ordering::Relaxed),
             full_waits: self.producer.full_waits.get(),
-            full_wait_nanos: self.producer.full_wait_nanos.get(),
         }
     }
 }
@@ -113,7 +97,6 @@ pub struct Stats {
     received: u64,
     peak_depth: usize,
     full_waits: u64,
-    full_wait_nanos: u64,
 }
 
 impl Stats {
@@ -130,7 +113,10 @@ impl Stats {
         self.sent
     }
 
-    /// Records taken out of the bridge by consumers.
+    /// Records consumers handed out. A consumer counts the records of a
+    /// batch when it has handed out the last of them, or when it is dropped:
+    /// records it holds are still in the bridge, and records it puts back
+    /// are not received until another consumer hands them out.
     ///
     /// # Examples
     ///
@@ -144,7 +130,9 @@ impl Stats {
         self.received
     }
 
-    /// Records in the bridge now: sent and not yet received.
+    /// Records in the bridge now: sent and not yet received. Records still
+    /// in the bridge when its last consumer went stay counted here: they
+    /// were dropped with the bridge, never received.
     ///
     /// # Examples
     ///
@@ -161,8 +149,8 @@ impl Stats {
     /// The high-water mark of [`depth`](Self::depth), as producers saw it:
     /// exact when the bridge filled up (a producer had to wait), otherwise
     /// the deepest seen at one send in 32 (reading the depth at every send
-    /// would slow every send down). With batching it counts whole batches,
-    /// so it may overstate by less than one batch per message.
+    /// would slow every send down). With batching it counts the room
+    /// taken, which includes a batch a producer is filling.
     ///
     /// # Examples
     ///
@@ -178,29 +166,24 @@ impl Stats {
         self.peak_depth
     }
 
-    /// How many times a producer found the bridge full and had to wait.
+    /// How many times a producer found the bridge full and had to wait (a
+    /// wait counts once, however long it lasts). The bridge reads no clock:
+    /// to know how long producers wait, time the pump with your runtime's.
     ///
     /// # Examples
     ///
     /// ```
-    /// let (producer, _consumer) = confluo::bridge::<u8>(std::num::NonZeroUsize::MIN);
-    /// assert_eq!(producer.stats().full_waits(), 0);
+    /// let (producer, mut consumer) = confluo::bridge(std::num::NonZeroUsize::MIN);
+    /// smol::block_on(async {
+    ///     producer.send(1).await.unwrap();
+    ///     let mut second = std::pin::pin!(producer.send(2));
+    ///     assert!(futures::poll!(second.as_mut()).is_pending()); // full: it waits
+    ///     assert_eq!(consumer.next(), Some(1));
+    ///     second.await.unwrap();
+    /// });
+    /// assert_eq!(producer.stats().full_waits(), 1);
     /// ```
     pub fn full_waits(&self) -> u64 {
         self.full_waits
-    }
-
-    /// How long producers waited on a full bridge, in all.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (producer, _consumer) = confluo::bridge::<u8>(std::num::NonZeroUsize::MIN);
-    /// assert_eq!(producer.stats().full_wait(), std::time::Duration::ZERO);
-    /// ```
-    #[cfg(feature = "std")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
-    pub fn full_wait(&self) -> Duration {
-        Duration::from_nanos(self.full_wait_nanos)
     }
 }
