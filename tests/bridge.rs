@@ -92,6 +92,60 @@ fn every_record_arrives_once_in_order_under_random_schedules() {
 }
 
 #[test]
+fn consumers_dropped_mid_batch_lose_nothing_under_random_schedules() {
+    // CONFLUO_SCHEDULES=10000 for the full run.
+    let schedules: u64 = std::env::var("CONFLUO_SCHEDULES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(300);
+    for schedule in 0..schedules {
+        let mut rng = XorShift(0xD1B5_4A32_D192_ED03 ^ schedule);
+        let capacity = 1 + rng.below(64) as usize;
+        let batch = 1 + rng.below(8) as usize;
+        let records = rng.below(400) as u32;
+        let (producer, survivor) = Bridge::new(nz(capacity)).batch(nz(batch)).open();
+        // One to three consumers that each go away after a few records,
+        // most likely with the rest of a batch in hand.
+        let droppers: Vec<_> = (0..1 + rng.below(3))
+            .map(|_| {
+                let mut consumer = survivor.clone();
+                let limit = rng.below(40) as usize;
+                thread::spawn(move || consumer.by_ref().take(limit).collect::<Vec<u32>>())
+            })
+            .collect();
+        let survivor = thread::spawn(move || {
+            let mut survivor = survivor;
+            let got = survivor.by_ref().collect::<Vec<u32>>();
+            (survivor, got)
+        });
+        let pumped = smol::block_on(producer.pump(jittery(records, rng.below(u64::MAX))));
+        assert_eq!(pumped.forwarded(), records as u64);
+        let mut got: Vec<u32> = droppers
+            .into_iter()
+            .flat_map(|dropper| dropper.join().unwrap())
+            .collect();
+        let (mut survivor, survived) = survivor.join().unwrap();
+        got.extend(survived);
+        // A consumer that went after the survivor had found the bridge
+        // drained left its batch for the survivor's next call.
+        got.extend(survivor.by_ref());
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            (0..records).collect::<Vec<_>>(),
+            "schedule {schedule}: capacity {capacity}, batch {batch}"
+        );
+        let stats = survivor.stats();
+        assert_eq!(
+            (stats.sent(), stats.received(), stats.depth()),
+            (records as u64, records as u64, 0),
+            "schedule {schedule}"
+        );
+        assert!(stats.peak_depth() <= capacity, "schedule {schedule}");
+    }
+}
+
+#[test]
 fn a_full_bridge_stops_the_pump_from_polling_its_sources() {
     let counters = Counters::new();
     let sources = confluo::gather((0..3).map(|key| Repeat {
@@ -256,6 +310,47 @@ fn async_consumers_receive_every_record() {
         got
     });
     assert_eq!(got, (0..100).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_recv_dropped_half_way_loses_nothing() {
+    let (producer, mut consumer) = Bridge::new(nz(16)).batch(nz(4)).open();
+    let (_, waker) = CountingWaker::new();
+    // The bridge is empty: a recv waits; dropped, it takes nothing.
+    {
+        let mut recv = pin!(consumer.recv());
+        assert!(poll_future(&mut recv, &waker).is_pending());
+    }
+    // Batches of 4 and 2.
+    smol::block_on(producer.clone().pump(stream::iter(0..6u32)));
+    // Each recv is polled once and dropped: with a batch in hand, or one
+    // waiting in the bridge, it completes at that poll, and the rest of the
+    // batch stays in hand for the next.
+    let mut got = Vec::new();
+    for _ in 0..6 {
+        let mut recv = pin!(consumer.recv());
+        match poll_future(&mut recv, &waker) {
+            Poll::Ready(Some(record)) => got.push(record),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(got, (0..6).collect::<Vec<_>>());
+    {
+        let mut recv = pin!(consumer.recv());
+        assert!(poll_future(&mut recv, &waker).is_pending());
+    }
+    smol::block_on(producer.clone().pump(stream::iter(6..10u32)));
+    drop(producer);
+    let rest: Vec<u32> = smol::block_on(async {
+        let mut rest = Vec::new();
+        while let Some(record) = consumer.recv().await {
+            rest.push(record);
+        }
+        rest
+    });
+    assert_eq!(rest, (6..10).collect::<Vec<_>>());
+    let stats = consumer.stats();
+    assert_eq!((stats.sent(), stats.received(), stats.depth()), (10, 10, 0));
 }
 
 #[test]
