@@ -1,4 +1,5 @@
 use alloc::vec::Vec;
+use core::convert::Infallible;
 use core::fmt;
 use core::future::Future;
 use core::pin::Pin;
@@ -7,44 +8,48 @@ use core::task::{Context, Poll};
 use futures_core::stream::Stream;
 use pin_project_lite::pin_project;
 
-use super::stream::{Event, Gather};
+use super::{Event, Gather};
 
 pin_project! {
-    /// A future as a stream of its one output.
+    /// A future as a stream of its one output, with its input position.
     struct Once<F> {
+        position: usize,
         #[pin]
         future: Option<F>,
     }
 }
 
 impl<F: Future> Stream for Once<F> {
-    type Item = F::Output;
+    type Item = (usize, F::Output);
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<F::Output>> {
-        let mut future = self.project().future;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.project();
+        let mut future = this.future;
         let Some(running) = future.as_mut().as_pin_mut() else {
             return Poll::Ready(None);
         };
         let output = core::task::ready!(running.poll(cx));
         future.set(None);
-        Poll::Ready(Some(output))
+        Poll::Ready(Some((*this.position, output)))
     }
 }
 
 /// Futures run on a [`Gather`], their outputs kept in input order.
-struct Outputs<F: Future> {
+struct Outputs<F: Future, T> {
     running: Gather<Once<F>>,
-    outputs: Vec<Option<F::Output>>,
+    outputs: Vec<Option<T>>,
     /// Outputs not stored yet: one per running future, unless a future
     /// panicked (the `Gather` dropped it, and its output never comes).
     missing: usize,
 }
 
-impl<F: Future> Outputs<F> {
+impl<F: Future, T> Outputs<F, T> {
     fn new(futures: impl IntoIterator<Item = F>) -> Self {
         let running: Gather<_> = futures
             .into_iter()
-            .map(|future| Once {
+            .enumerate()
+            .map(|(position, future)| Once {
+                position,
                 future: Some(future),
             })
             .collect();
@@ -59,44 +64,49 @@ impl<F: Future> Outputs<F> {
         }
     }
 
-    /// Panics with `what`'s name if one of the futures panicked in an
-    /// earlier poll: its output will never come.
-    fn assert_whole(&self, what: &str) {
+    /// Runs the futures until every output is in, kept by `keep` (then all
+    /// of them, in input order), or until `keep` turns one down: the other
+    /// futures are then dropped at once, and its error returned.
+    ///
+    /// # Panics
+    ///
+    /// If one of the futures panicked in an earlier poll: its output will
+    /// never come. `what` names the future for the message.
+    fn poll_all<C: FromIterator<T>, E>(
+        &mut self,
+        cx: &mut Context<'_>,
+        what: &str,
+        mut keep: impl FnMut(F::Output) -> Result<T, E>,
+    ) -> Poll<Result<C, E>> {
         assert!(
             self.running.len() == self.missing,
             "`{what}` polled after one of its futures panicked"
         );
-    }
-
-    /// The next output to complete, with its input position; `None` once all
-    /// are in. A finished future is dropped at once.
-    fn poll_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<(usize, F::Output)>> {
         loop {
-            match self.running.poll_event(cx) {
-                Poll::Ready(Some(Event::Item(id, output))) => {
+            match core::task::ready!(self.running.poll_event(cx)) {
+                Some(Event::Item(id, (position, output))) => {
+                    // Dropped now, not when it is next polled.
                     self.running.remove(id);
-                    // A fresh `Gather` numbers its slots in push order.
-                    return Poll::Ready(Some((id.index(), output)));
+                    match keep(output) {
+                        Ok(output) => {
+                            self.outputs[position] = Some(output);
+                            self.missing -= 1;
+                        }
+                        Err(error) => {
+                            self.running = Gather::new();
+                            return Poll::Ready(Err(error));
+                        }
+                    }
                 }
                 // Unreachable, as each future is removed with its output.
-                Poll::Ready(Some(Event::Ended(_))) => continue,
-                Poll::Ready(None) => return Poll::Ready(None),
-                Poll::Pending => return Poll::Pending,
+                Some(Event::Ended(_)) => {}
+                None => {
+                    let outputs = core::mem::take(&mut self.outputs).into_iter();
+                    let all = outputs.map(|output| output.expect("every future has completed"));
+                    return Poll::Ready(Ok(all.collect()));
+                }
             }
         }
-    }
-
-    fn store(&mut self, position: usize, output: F::Output) {
-        self.outputs[position] = Some(output);
-        self.missing -= 1;
-    }
-
-    /// All outputs in input order, once every future has completed.
-    fn take<C: FromIterator<F::Output>>(&mut self) -> C {
-        core::mem::take(&mut self.outputs)
-            .into_iter()
-            .map(|output| output.expect("every future has completed"))
-            .collect()
     }
 
     fn len(&self) -> usize {
@@ -107,7 +117,7 @@ impl<F: Future> Outputs<F> {
 /// Future for the [`gather_all()`] function.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct GatherAll<F: Future> {
-    outputs: Outputs<F>,
+    outputs: Outputs<F, F::Output>,
     done: bool,
 }
 
@@ -157,12 +167,10 @@ impl<F: Future> Future for GatherAll<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(!this.done, "`GatherAll` polled after completion");
-        this.outputs.assert_whole("GatherAll");
-        while let Some((position, output)) = core::task::ready!(this.outputs.poll_next(cx)) {
-            this.outputs.store(position, output);
-        }
+        let outputs = this.outputs.poll_all(cx, "GatherAll", Ok::<_, Infallible>);
+        let outputs = core::task::ready!(outputs).unwrap_or_else(|never| match never {});
         this.done = true;
-        Poll::Ready(this.outputs.take())
+        Poll::Ready(outputs)
     }
 }
 
@@ -177,7 +185,7 @@ impl<F: Future> fmt::Debug for GatherAll<F> {
 /// Future for the [`try_gather_all()`] function.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct TryGatherAll<F: Future> {
-    outputs: Outputs<F>,
+    outputs: Outputs<F, F::Output>,
     done: bool,
 }
 
@@ -236,18 +244,16 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
         assert!(!this.done, "`TryGatherAll` polled after completion");
-        this.outputs.assert_whole("TryGatherAll");
-        while let Some((position, output)) = core::task::ready!(this.outputs.poll_next(cx)) {
-            if let Err(error) = output {
-                this.done = true;
-                // Fail fast: drop every other future now, not when `self` goes.
-                this.outputs.running = Gather::new();
-                return Poll::Ready(Err(error));
+        // An `Ok` is kept as it is, so the outputs collect into the result
+        // in one pass.
+        let outputs = core::task::ready!(this.outputs.poll_all(cx, "TryGatherAll", |output| {
+            match output {
+                Err(error) => Err(error),
+                ok => Ok(ok),
             }
-            this.outputs.store(position, output);
-        }
+        }));
         this.done = true;
-        Poll::Ready(this.outputs.take())
+        Poll::Ready(outputs.and_then(|all| all))
     }
 }
 

@@ -1,11 +1,26 @@
 //! Driving many sources at once: [`Gather`] over streams, [`gather_all()`] and
 //! [`try_gather_all()`] over futures.
+//!
+//! One file per mechanism: `id.rs` (what users call sources by), `slots.rs`
+//! (where sources live, and when a slot may serve the next one), `ready.rs`
+//! (the wakers and the ready list: all that crosses threads), `line.rs` (who
+//! is polled next, and why that is fair), `gather.rs` (`Gather` and its
+//! methods), `poll.rs` (one call's loop), `events.rs` (items with their
+//! ids), `future.rs` (futures gathered in input order).
 
+mod events;
 mod future;
+#[allow(clippy::module_inception)]
+mod gather;
+mod id;
+mod line;
 #[cfg(all(test, confluo_loom))]
 mod model;
+mod poll;
 mod ready;
-mod stream;
+mod slots;
 
+pub use events::Events;
 pub use future::{gather_all, try_gather_all, GatherAll, TryGatherAll};
-pub use stream::{gather, Event, Events, Gather, SourceId};
+pub use gather::{gather, Gather};
+pub use id::{Event, SourceId};

@@ -10,6 +10,8 @@ pub struct FromIter<I> {
     iter: Option<I>,
     /// Items yielded since the stream last gave the executor a turn.
     streak: u32,
+    /// Items it yields in a row before it gives the executor a turn.
+    budget: u32,
 }
 
 /// An in-memory iterator as a stream that never blocks and never hogs the
@@ -37,6 +39,7 @@ pub fn from_iter<I: IntoIterator>(iter: I) -> FromIter<I::IntoIter> {
     FromIter {
         iter: Some(iter.into_iter()),
         streak: 0,
+        budget: FromIter::<I::IntoIter>::BUDGET,
     }
 }
 
@@ -59,6 +62,28 @@ impl<I> FromIter<I> {
     /// assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(32)));
     /// ```
     pub const BUDGET: u32 = 32;
+
+    /// Sets how many items the stream yields in a row before it gives the
+    /// executor a turn: [`BUDGET`](Self::BUDGET) by default.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use std::num::NonZeroU32;
+    /// use std::task::{Context, Poll, Waker};
+    ///
+    /// let mut stream = confluo::source::from_iter(0..).budget(NonZeroU32::new(2).unwrap());
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(0)));
+    /// assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(1)));
+    /// assert!(stream.poll_next_unpin(&mut cx).is_pending());
+    /// assert_eq!(stream.poll_next_unpin(&mut cx), Poll::Ready(Some(2)));
+    /// ```
+    pub fn budget(mut self, items: core::num::NonZeroU32) -> Self {
+        self.budget = items.get();
+        self
+    }
 }
 
 impl<I: Iterator> Stream for FromIter<I> {
@@ -69,7 +94,7 @@ impl<I: Iterator> Stream for FromIter<I> {
         let Some(iter) = &mut this.iter else {
             return Poll::Ready(None);
         };
-        if this.streak == Self::BUDGET {
+        if this.streak == this.budget {
             this.streak = 0;
             cx.waker().wake_by_ref();
             return Poll::Pending;

@@ -1,0 +1,296 @@
+//! How a [`Gather`] polls: one call is one loop over the line, "next
+//! source due → poll it → what follows", after a fast path for the source
+//! in the middle of its turn.
+//!
+//! The fast path is what a busy source costs per item: the turn's source
+//! is polled with the waker built when its turn began, and nothing else is
+//! looked at. It is small, so it inlines into the caller's loop; everything
+//! that happens once per turn or less (a turn that ends, the line, the
+//! wakes, a source that ends or panics) is out of line.
+
+use core::task::{Context, Poll, Waker};
+
+use futures_core::stream::Stream;
+
+use super::id::{Event, SourceId};
+use super::line::{locate, Due};
+use super::Gather;
+use crate::sync::Arc;
+
+/// How a call reports what it polled. Each way builds its own output, so
+/// the per-item path moves the item once, with no `Event` to unpack.
+pub(super) trait Report<T> {
+    type Out;
+    fn item(id: SourceId, item: T) -> Self::Out;
+    /// The end of a source, or `None` to pass over it and go on.
+    fn ended(id: SourceId) -> Option<Self::Out>;
+}
+
+/// `Gather` as a `Stream`: bare items; ends are passed over.
+pub(super) struct Items;
+
+impl<T> Report<T> for Items {
+    type Out = T;
+    #[inline(always)]
+    fn item(_: SourceId, item: T) -> T {
+        item
+    }
+    #[inline(always)]
+    fn ended(_: SourceId) -> Option<T> {
+        None
+    }
+}
+
+/// [`Gather::poll_event`]: items with their ids, and ends.
+pub(super) struct WithIds;
+
+impl<T> Report<T> for WithIds {
+    type Out = Event<T>;
+    #[inline(always)]
+    fn item(id: SourceId, item: T) -> Event<T> {
+        Event::Item(id, item)
+    }
+    #[inline(always)]
+    fn ended(id: SourceId) -> Option<Event<T>> {
+        Some(Event::Ended(id))
+    }
+}
+
+/// What polling one source gave.
+enum Polled<O> {
+    /// Something to report: an item, or an end if the caller wants ends.
+    Out(O),
+    /// Pending, but woken already: the source yields to the executor.
+    Yielded,
+    /// Nothing to report: pending until a wake, ended while the caller
+    /// passes over ends, or a stale id (nothing was polled).
+    Quiet,
+}
+
+/// Armed while a source is polled: dropped only if the poll panics, and
+/// then it drops that source (the one whose waker is cached).
+struct Unwinding<'a, S>(&'a mut Gather<S>);
+
+impl<S> Drop for Unwinding<'_, S> {
+    fn drop(&mut self) {
+        self.0.source_panicked();
+    }
+}
+
+impl<S> Gather<S> {
+    /// Drops the source polled last, whose `poll_next` panicked, while the
+    /// panic unwinds (futures-util's `FuturesUnordered` does the same).
+    #[cold]
+    #[inline(never)]
+    fn source_panicked(&mut self) {
+        if let Some((id, _)) = self.waker {
+            drop(self.leave(id));
+        }
+    }
+}
+
+impl<S: Stream> Gather<S> {
+    /// One call: the turn in progress, or else a round of the line.
+    #[inline(always)]
+    pub(super) fn poll_turns<R: Report<S::Item>>(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<R::Out>> {
+        if let Some(id) = self.line.turn() {
+            if let Some(polled) = self.poll_stream(id) {
+                return match polled {
+                    Poll::Ready(Some(item)) => {
+                        self.count_item(id);
+                        Poll::Ready(Some(R::item(id, item)))
+                    }
+                    // Ended or pending: one call site keeps this inlined.
+                    _ => self.turn_over::<R>(cx, id, polled.is_ready()),
+                };
+            }
+        }
+        self.poll_round::<R>(cx, None)
+    }
+
+    /// Polls the source `id` with the waker cached for it, if it is held.
+    /// Should the poll panic, the source is dropped as the panic unwinds, so
+    /// no state is left that would keep it (or the `Gather`) waiting.
+    #[inline(always)]
+    fn poll_stream(&mut self, id: SourceId) -> Option<Poll<Option<S::Item>>> {
+        let unwinding = Unwinding(self);
+        let gather = &mut *unwinding.0;
+        let polled = match (gather.slots.at(id.slot()), &gather.waker) {
+            (Some((stream, _)), Some((_, waker))) => {
+                Some(stream.as_mut().poll_next(&mut Context::from_waker(waker)))
+            }
+            _ => None,
+        };
+        // The poll returned: nothing to clean up.
+        core::mem::forget(unwinding);
+        polled
+    }
+
+    /// The source in the middle of its turn ended (or returned `Pending`):
+    /// the call goes on with a round of the line.
+    #[inline(never)]
+    fn turn_over<R: Report<S::Item>>(
+        &mut self,
+        cx: &mut Context<'_>,
+        id: SourceId,
+        ended: bool,
+    ) -> Poll<Option<R::Out>> {
+        let polled = self.settle::<R>(id, ended);
+        self.poll_round::<R>(cx, Some((id, polled)))
+    }
+
+    /// A round of the line: the sources in line when it starts, each polled
+    /// at most once. `turn` is the source whose turn this call polled
+    /// already, with what it gave: if it is in line again, it waits for the
+    /// next call. Sources that return `Pending` after waking themselves
+    /// yield to the executor, and so does the `Gather` once two of them did.
+    #[inline(never)]
+    fn poll_round<R: Report<S::Item>>(
+        &mut self,
+        cx: &mut Context<'_>,
+        turn: Option<(SourceId, Polled<R::Out>)>,
+    ) -> Poll<Option<R::Out>> {
+        let (polled, mut yielded) = match turn {
+            Some((_, Polled::Out(out))) => return Poll::Ready(Some(out)),
+            Some((id, Polled::Yielded)) => (Some(id), 1),
+            Some((id, Polled::Quiet)) => (Some(id), 0),
+            None => (None, 0),
+        };
+        self.take_wakes();
+        let mut entries = self.line.len();
+        let mut requeued = false;
+        while entries > 0 {
+            if yielded >= 2 {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let Some(id) = self.line.next(&mut entries).and_then(|due| self.id_of(due)) else {
+                continue;
+            };
+            if Some(id) == polled {
+                // Behind the entries this call takes; the task comes back.
+                self.line.again(id);
+                requeued = true;
+                continue;
+            }
+            self.line.begin();
+            match self.poll_source::<R>(id) {
+                Polled::Out(out) => return Poll::Ready(Some(out)),
+                Polled::Yielded => yielded += 1,
+                Polled::Quiet => {}
+            }
+        }
+        if self.is_empty() {
+            return Poll::Ready(None);
+        }
+        self.shared.register(cx.waker(), &mut self.task_waker);
+        if requeued || self.shared.has_ready() {
+            // A source waits for the next call, or a wake arrived during
+            // this one: yield to the executor first.
+            cx.waker().wake_by_ref();
+        }
+        Poll::Pending
+    }
+
+    /// The id of the source that is due, if it is still held.
+    fn id_of(&self, due: Due) -> Option<SourceId> {
+        match due {
+            Due::Again(id) => self.slots.contains(id).then_some(id),
+            Due::Slot(index) => self.slots.id_at(index),
+        }
+    }
+
+    /// Polls the source `id`, which is held, with a waker of its own, and
+    /// settles what follows: the rest of its turn, or its wait for a wake.
+    #[inline(always)]
+    fn poll_source<R: Report<S::Item>>(&mut self, id: SourceId) -> Polled<R::Out> {
+        if !matches!(&self.waker, Some((last, _)) if *last == id) {
+            let Some((_, node)) = self.slots.at(id.slot()) else {
+                return Polled::Quiet;
+            };
+            self.waker = Some((id, Waker::from(Arc::clone(node))));
+        }
+        match self.poll_stream(id) {
+            Some(Poll::Ready(Some(item))) => {
+                self.count_item(id);
+                Polled::Out(R::item(id, item))
+            }
+            Some(polled) => self.settle::<R>(id, polled.is_ready()),
+            None => Polled::Quiet,
+        }
+    }
+
+    /// Counts an item of source `id` against its turn. A source that has
+    /// more keeps its turn for up to `turn` items: one cache-warm source in
+    /// a row beats hopping between thousands, and no other waits more than
+    /// a turn.
+    #[inline(always)]
+    fn count_item(&mut self, id: SourceId) {
+        if !self.line.item(id) {
+            self.end_turn(id);
+        }
+    }
+
+    /// Sends the source that used up its turn to the back of the line,
+    /// behind the sources woken during the turn.
+    #[inline(never)]
+    fn end_turn(&mut self, id: SourceId) {
+        self.take_wakes();
+        self.line.again(id);
+    }
+
+    /// What follows a poll of source `id` that gave no item: its end, or its
+    /// wait for a wake.
+    fn settle<R: Report<S::Item>>(&mut self, id: SourceId, ended: bool) -> Polled<R::Out> {
+        if ended {
+            self.end_source(id);
+            R::ended(id).map_or(Polled::Quiet, Polled::Out)
+        } else if self.went_pending(id) {
+            Polled::Yielded
+        } else {
+            Polled::Quiet
+        }
+    }
+
+    /// Takes a source that returned `Pending` out of line: only a wake puts
+    /// it back. True if it woke itself meanwhile, as a rule: the way a source
+    /// yields to the executor (tokio's budget, `FromIter`).
+    #[cold]
+    #[inline(never)]
+    fn went_pending(&mut self, id: SourceId) -> bool {
+        self.line.pending(id.slot());
+        let (chunk, bit) = locate(id.slot());
+        self.chunks[chunk].is_woken(bit)
+    }
+
+    /// Drops a source that ended. Out of line, so that the drop glue stays
+    /// out of the per-item path (inlined there, it cost a third of W1).
+    #[cold]
+    #[inline(never)]
+    fn end_source(&mut self, id: SourceId) {
+        drop(self.leave(id));
+    }
+
+    /// Moves the sources woken since the last look to the back of the line,
+    /// a chunk's worth at a time, in the order their chunks were queued.
+    /// A bit of a source that has left costs one check when it comes up.
+    fn take_wakes(&mut self) {
+        let first = self.line.len();
+        let line = &mut self.line;
+        if !self
+            .shared
+            .take_woken(&self.chunks, |chunk, bits| line.woken(chunk, bits))
+        {
+            return;
+        }
+        // The list runs newest first.
+        self.line.turn_round(first);
+        // The stale wakes of quarantined slots were just taken: they can
+        // serve their next sources.
+        let line = &mut self.line;
+        self.slots.free_quarantined(|index| line.left(index));
+    }
+}
