@@ -354,6 +354,33 @@ fn a_recv_dropped_half_way_loses_nothing() {
 }
 
 #[test]
+fn several_producers_waiting_for_room_all_finish() {
+    for (capacity, batch) in [(1, 2), (4, 3), (7, 64)] {
+        let (producer, consumer) = Bridge::new(nz(capacity)).batch(nz(batch)).open();
+        let producers: Vec<_> = (0..4u64)
+            .map(|p| {
+                let producer = producer.clone();
+                thread::spawn(move || {
+                    smol::block_on(producer.pump(stream::iter(p * 10_000..p * 10_000 + 5_000)))
+                })
+            })
+            .collect();
+        drop(producer);
+        let got = thread::spawn(move || consumer.collect::<Vec<u64>>());
+        for pump in producers {
+            assert_eq!(pump.join().unwrap().forwarded(), 5_000);
+        }
+        let got = got.join().unwrap();
+        assert_eq!(got.len(), 20_000, "capacity {capacity}, batch {batch}");
+        for p in 0..4u64 {
+            let mine: Vec<u64> = got.iter().copied().filter(|r| r / 10_000 == p).collect();
+            let expected: Vec<u64> = (p * 10_000..p * 10_000 + 5_000).collect();
+            assert_eq!(mine, expected, "each producer's records arrive in order");
+        }
+    }
+}
+
+#[test]
 fn a_full_bridge_counts_the_waits() {
     let (producer, consumer) = Bridge::new(nz(1)).open();
     let worker = thread::spawn(move || consumer.count());

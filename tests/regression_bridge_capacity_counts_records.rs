@@ -62,15 +62,21 @@ fn a_batching_pump_fills_the_bridge_to_its_capacity_and_no_more() {
     assert_eq!(consumer.next(), Some(0));
     assert!(poll_future(&mut pump, &waker).is_pending());
     assert_eq!(producer.stats().depth(), 10);
-    assert_eq!(wakes.wakes(), 0);
     for expected in 1..4 {
+        assert_eq!(consumer.next(), Some(expected));
+    }
+    assert_eq!(producer.stats().depth(), 6);
+    // The waiting pump is woken once half the bridge is free.
+    assert_eq!(wakes.wakes(), 0);
+    for expected in 4..8 {
         assert_eq!(consumer.next(), Some(expected));
     }
     assert_eq!(wakes.wakes(), 1, "room given back wakes the waiting pump");
     assert!(poll_future(&mut pump, &waker).is_pending());
+    // Two more batches of 4: full again.
     let stats = producer.stats();
-    assert_eq!((stats.sent(), stats.received(), stats.depth()), (14, 4, 10));
-    assert_eq!(stats.peak_depth(), 10);
+    assert_eq!((stats.sent(), stats.received(), stats.depth()), (18, 8, 10));
+    assert_eq!((stats.peak_depth(), stats.full_waits()), (10, 2));
 }
 
 #[test]

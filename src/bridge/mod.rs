@@ -152,11 +152,15 @@ impl Bridge {
     /// ready, so batching adds no latency. A batch never takes more than the
     /// room left, so the capacity still counts records; a message holds what
     /// was ready, whatever the batch, so a large batch costs nothing by
-    /// itself. Give the bridge room for many
-    /// batches (a capacity of a few hundred batches or more): with room for
-    /// only a few, the consumer thread drains them, parks, and is woken once
-    /// per batch, which costs most of what batching saves (see
-    /// `BENCHMARKS.md`).
+    /// itself. A producer that found a batching bridge full goes on once
+    /// half of it is free, and fills many batches before it waits again: a
+    /// record waits as long as it would behind a full bridge, and producers
+    /// are woken far less often.
+    ///
+    /// Give the bridge room for many batches (a capacity of a few hundred
+    /// batches or more): with room for only a few, the consumer thread
+    /// drains them, parks, and is woken once per batch, which costs most of
+    /// what batching saves (see `BENCHMARKS.md`).
     ///
     /// # Examples
     ///

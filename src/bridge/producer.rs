@@ -1,8 +1,8 @@
 use alloc::vec::Vec;
 use core::fmt;
 use core::future::poll_fn;
-use core::pin::pin;
-use core::task::Poll;
+use core::pin::{pin, Pin};
+use core::task::{Context, Poll};
 
 use async_channel::{Sender, TrySendError as ChannelError};
 use futures_core::Stream;
@@ -379,34 +379,18 @@ impl<T> Producer<T> {
                     }
                 },
             };
-            let mut message = Message::One(first);
-            // Take what is ready now, up to the room taken, without waiting
-            // for more; a stream that ended is not polled again.
-            while message.len() < taken.records() {
-                let record = match poll_fn(|cx| Poll::Ready(stream.as_mut().poll_next(cx))).await {
-                    Poll::Ready(Some(record)) => record,
-                    Poll::Ready(None) => {
-                        ended = true;
-                        break;
-                    }
-                    Poll::Pending => break,
-                };
-                message = match message {
-                    Message::One(first) => {
-                        // Sized by what the stream says is left, not by the
-                        // batch: a message holds what is ready.
-                        let left = stream.size_hint().0.saturating_add(2);
-                        let mut records = Vec::with_capacity(left.min(taken.records()));
-                        records.push(first);
-                        records.push(record);
-                        Message::Many(records)
-                    }
-                    Message::Many(mut records) => {
-                        records.push(record);
-                        Message::Many(records)
-                    }
-                };
-            }
+            let mut first = Some(first);
+            let message = poll_fn(|cx| {
+                let first = first.take().expect("polled once: it is ready at once");
+                Poll::Ready(fill(
+                    stream.as_mut(),
+                    cx,
+                    first,
+                    taken.records(),
+                    &mut ended,
+                ))
+            })
+            .await;
             let records = message.len();
             taken.keep(records);
             if let Err(message) = self.send_taken(message, taken) {
@@ -479,4 +463,43 @@ impl<T> Producer<T> {
             None => self.sender.len(),
         });
     }
+}
+
+/// A message of `first` and what `stream` has ready now, up to `room`
+/// records in all, without waiting for more; a stream that ended (it sets
+/// `ended`) is not polled again. The Vec is sized by what the stream says is
+/// left, not by the room: a message holds what is ready.
+fn fill<S: Stream>(
+    mut stream: Pin<&mut S>,
+    cx: &mut Context<'_>,
+    first: S::Item,
+    room: usize,
+    ended: &mut bool,
+) -> Message<S::Item> {
+    if room == 1 {
+        return Message::One(first);
+    }
+    let second = match stream.as_mut().poll_next(cx) {
+        Poll::Ready(Some(record)) => record,
+        Poll::Ready(None) => {
+            *ended = true;
+            return Message::One(first);
+        }
+        Poll::Pending => return Message::One(first),
+    };
+    let left = stream.size_hint().0.saturating_add(2);
+    let mut records = Vec::with_capacity(left.min(room));
+    records.push(first);
+    records.push(second);
+    while records.len() < room {
+        match stream.as_mut().poll_next(cx) {
+            Poll::Ready(Some(record)) => records.push(record),
+            Poll::Ready(None) => {
+                *ended = true;
+                break;
+            }
+            Poll::Pending => break,
+        }
+    }
+    Message::Many(records)
 }

@@ -21,26 +21,39 @@ pub(super) struct Room<T> {
     /// closed (while it is open they go back into the channel).
     returned: ConcurrentQueue<Message<T>>,
     capacity: usize,
+    /// Waiting producers are woken once this much room is free: half the
+    /// bridge, so a producer woken fills many messages before it waits
+    /// again, while consumers still have half the bridge to take.
+    wake_at: usize,
 }
 
 /// On a cache line of its own: both ends write it, once per message.
 #[repr(align(128))]
-struct Free(AtomicUsize);
+struct Free {
+    records: AtomicUsize,
+    /// Producers waiting for room. Notifying an event takes its lock, so
+    /// room given back notifies only when someone may be waiting.
+    waiting: AtomicUsize,
+}
 
 impl<T> Room<T> {
     pub(super) fn new(capacity: usize) -> Self {
         Room {
-            free: Free(AtomicUsize::new(capacity)),
+            free: Free {
+                records: AtomicUsize::new(capacity),
+                waiting: AtomicUsize::new(0),
+            },
             freed: Event::new(),
             returned: ConcurrentQueue::unbounded(),
             capacity,
+            wake_at: capacity - capacity / 2,
         }
     }
 
     /// Takes room for up to `want` records (at least one, when there is
     /// any): how many it took, or `None` when the bridge is full.
     pub(super) fn try_take(&self, want: usize) -> Option<Taken<'_, T>> {
-        let free = &self.free.0;
+        let free = &self.free.records;
         let mut now = free.load(Ordering::Relaxed);
         loop {
             if now == 0 {
@@ -68,6 +81,11 @@ impl<T> Room<T> {
         want: usize,
         closed: impl Fn() -> bool,
     ) -> Option<Taken<'_, T>> {
+        // Counted before looking at the room, and the room given back before
+        // looking at the count (both SeqCst): either this producer sees the
+        // room, or the consumer giving it back sees this producer and
+        // notifies.
+        let _waiting = Waiting::new(&self.free.waiting);
         loop {
             let listener = self.freed.listen();
             if closed() {
@@ -83,8 +101,10 @@ impl<T> Room<T> {
     /// Gives room for `records` back and wakes the producers waiting for it.
     pub(super) fn give_back(&self, records: usize) {
         if records > 0 {
-            self.free.0.fetch_add(records, Ordering::SeqCst);
-            self.freed.notify(usize::MAX);
+            let free = self.free.records.fetch_add(records, Ordering::SeqCst) + records;
+            if free >= self.wake_at && self.free.waiting.load(Ordering::SeqCst) > 0 {
+                self.freed.notify(usize::MAX);
+            }
         }
     }
 
@@ -97,7 +117,7 @@ impl<T> Room<T> {
     /// see it.
     pub(super) fn used(&self) -> usize {
         self.capacity
-            .saturating_sub(self.free.0.load(Ordering::Relaxed))
+            .saturating_sub(self.free.records.load(Ordering::Relaxed))
     }
 
     /// Keeps a batch that a consumer put back after the channel closed.
@@ -143,5 +163,22 @@ impl<T> Taken<'_, T> {
 impl<T> Drop for Taken<'_, T> {
     fn drop(&mut self) {
         self.room.give_back(self.records);
+    }
+}
+
+/// A producer waiting for room, counted while its wait lasts (also when the
+/// wait is dropped half way).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn new(waiting: &'a AtomicUsize) -> Self {
+        waiting.fetch_add(1, Ordering::SeqCst);
+        Waiting(waiting)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
