@@ -9,15 +9,16 @@ pub(super) struct Counters {
     consumer: ConsumerCounters,
 }
 
-/// The depth is read at one message in this many: reading it touches the
-/// consumers' side of the channel, a cache miss per read.
+/// The depth is read each time this many more records were sent: without
+/// batching, reading it touches the consumers' side of the channel, a cache
+/// miss per read (with batching it is read from the room, which the
+/// producer has just written: no miss).
 const DEPTH_SAMPLE: u64 = 32;
 
 #[derive(Debug, Default)]
 #[repr(align(128))]
 struct ProducerCounters {
     sent: Counter,
-    messages: Counter,
     /// The most records seen in the bridge right after a send.
     peak_records: AtomicUsize,
     full_waits: Counter,
@@ -40,9 +41,8 @@ impl Counters {
     /// Counts a message of `records` sent; `waiting` tells how many records
     /// the bridge holds now, and is asked only now and then.
     pub(super) fn sent(&self, records: usize, waiting: impl FnOnce() -> usize) {
-        let producer = &self.producer;
-        producer.sent.add(records as u64);
-        if producer.messages.add(1) % DEPTH_SAMPLE == 0 {
+        let before = self.producer.sent.add(records as u64);
+        if before / DEPTH_SAMPLE != (before + records as u64) / DEPTH_SAMPLE {
             self.saw_depth(waiting());
         }
     }
@@ -148,9 +148,9 @@ impl Stats {
 
     /// The high-water mark of [`depth`](Self::depth), as producers saw it:
     /// exact when the bridge filled up (a producer had to wait), otherwise
-    /// the deepest seen at one send in 32 (reading the depth at every send
-    /// would slow every send down). With batching it counts the room
-    /// taken, which includes a batch a producer is filling.
+    /// the deepest seen each time 32 more records were sent (reading the
+    /// depth at every send would slow every send down). With batching it
+    /// counts the room taken, which includes a batch a producer is filling.
     ///
     /// # Examples
     ///
