@@ -223,25 +223,32 @@ impl<S: futures_core::Stream + Unpin> futures_core::Stream for DropCount<S> {
 
 #[test]
 fn when_every_consumer_is_gone_the_pump_stops_and_releases_its_stream() {
-    let drops = Arc::new(AtomicUsize::new(0));
-    let (producer, consumer) = Bridge::new(nz(2)).open();
-    let source = DropCount(stream::iter(0..u32::MAX), Arc::clone(&drops));
-    let mut pump = Box::pin(producer.pump(source));
-    let (_, waker) = CountingWaker::new();
-    assert!(poll_future(&mut pump, &waker).is_pending());
-    drop(consumer);
-    match poll_future(&mut pump, &waker) {
-        Poll::Ready(Pumped::ConsumersGone { forwarded, unsent }) => {
-            assert_eq!(forwarded, 2);
-            assert_eq!(unsent, [2], "the record in hand is handed back, not lost");
+    // Without batching the pump waits on the channel; with batching, for room.
+    for batch in [1, 4] {
+        let drops = Arc::new(AtomicUsize::new(0));
+        let (producer, consumer) = Bridge::new(nz(2)).batch(nz(batch)).open();
+        let source = DropCount(stream::iter(0..u32::MAX), Arc::clone(&drops));
+        let mut pump = Box::pin(producer.pump(source));
+        let (wakes, waker) = CountingWaker::new();
+        assert!(poll_future(&mut pump, &waker).is_pending());
+        drop(consumer);
+        assert!(
+            wakes.wakes() > 0,
+            "batch {batch}: the waiting pump is woken"
+        );
+        match poll_future(&mut pump, &waker) {
+            Poll::Ready(Pumped::ConsumersGone { forwarded, unsent }) => {
+                assert_eq!(forwarded, 2);
+                assert_eq!(unsent, [2], "the record in hand is handed back, not lost");
+            }
+            other => panic!("batch {batch}: {other:?}"),
         }
-        other => panic!("{other:?}"),
+        assert_eq!(
+            drops.load(Ordering::SeqCst),
+            1,
+            "released when the pump ended"
+        );
     }
-    assert_eq!(
-        drops.load(Ordering::SeqCst),
-        1,
-        "released when the pump ended"
-    );
 }
 
 #[test]
