@@ -81,7 +81,9 @@
 //! all the same.
 //!
 //! Cancel safety of the public futures: `Producer::send` and `Router::send`
-//! drop their record if dropped; `Consumer::recv` loses nothing;
+//! drop their record if dropped; `Consumer::recv` loses nothing, also with a
+//! batch in hand (and a consumer dropped with a batch in hand gives it back
+//! to the others);
 //! `Producer::pump` and `Router::pump_by` drop their stream and the batch in
 //! hand, records already sent stay in the bridge; [`gather_all()`] and
 //! [`try_gather_all()`] drop the futures still running; `Guarded::close`
