@@ -13,6 +13,7 @@
 //! others. These tests make a source panic at every point where a `Gather`
 //! polls one, and poll on a bounded number of times, so a stall fails
 //! instead of hanging.
+#![cfg(feature = "std")]
 
 mod common;
 
