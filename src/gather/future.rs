@@ -85,7 +85,7 @@ impl<F: Future, T> Outputs<F, T> {
         loop {
             match core::task::ready!(self.running.poll_event(cx)) {
                 Some(Event::Item(id, (position, output))) => {
-                    // Dropped now, not when it is next polled.
+                    // Its slot is freed now, not when it is next polled.
                     self.running.remove(id);
                     match keep(output) {
                         Ok(output) => {

@@ -56,8 +56,10 @@ struct Marks {
 pub(super) enum Due {
     /// A source that used up a turn: stale if it has left since.
     Again(SourceId),
-    /// The source in this slot, woken or new (it is there: leaving clears
-    /// its `waiting` mark).
+    /// The source in this slot, woken or new. Leaving clears a source's
+    /// `waiting` mark, so the slot is empty only when a wake raced with its
+    /// source's removal on another thread; the caller then calls
+    /// [`Line::left`] for it.
     Slot(u32),
 }
 
@@ -110,7 +112,11 @@ impl Line {
     /// A new source in slot `index` joins the back of the line.
     pub(super) fn pushed(&mut self, index: u32) {
         let (chunk, bit) = locate(index);
-        self.marks[chunk].waiting |= bit;
+        let marks = &mut self.marks[chunk];
+        // Fresh marks: a wake that raced with the slot's last source leaving
+        // may have left it scheduled (see `Due::Slot`).
+        marks.scheduled &= !bit;
+        marks.waiting |= bit;
         match self.entries.back_mut() {
             Some(Entry::Pushed { end, .. }) if *end == index => *end += 1,
             _ => self.entries.push_back(Entry::Pushed {
@@ -182,10 +188,14 @@ impl Line {
     }
 
     /// The source in slot `index` returned `Pending`: out of line until a
-    /// wake brings it back.
+    /// wake brings it back. A wake already in line for it was made before
+    /// this poll, which answered it: its entry skips the source, so one call
+    /// never polls it twice.
     pub(super) fn pending(&mut self, index: u32) {
         let (chunk, bit) = locate(index);
-        self.marks[chunk].scheduled &= !bit;
+        let marks = &mut self.marks[chunk];
+        marks.scheduled &= !bit;
+        marks.waiting &= !bit;
         if self.turn.is_some_and(|id| id.slot() == index) {
             self.turn = None;
         }
@@ -386,6 +396,34 @@ mod tests {
         line.pushed(0); // the slot's next source
         line.woken(0, 1);
         assert_eq!(one_call(&mut line), [Due::Slot(0)], "once, not twice");
+    }
+
+    #[test]
+    fn a_source_woken_again_while_it_waits_for_another_turn_is_polled_once_per_call() {
+        let mut line = line(1);
+        assert_eq!(one_call(&mut line), [Due::Slot(0)]);
+        line.again(id(0)); // used up its turn, still ready
+        line.woken(0, 1); // and woken meanwhile
+        let mut entries = line.len();
+        assert_eq!(line.next(&mut entries), Some(Due::Again(id(0))));
+        line.pending(0); // the poll answered the wake
+        assert_eq!(line.next(&mut entries), None, "not twice in one call");
+        assert_eq!(entries, 0);
+    }
+
+    #[test]
+    fn a_new_source_in_a_slot_whose_racing_wake_found_it_empty_is_due() {
+        let mut line = line(1);
+        assert_eq!(one_call(&mut line), [Due::Slot(0)]);
+        line.pending(0);
+        line.left(0);
+        // A wake that raced with the removal lands after it.
+        line.woken(0, 1);
+        assert_eq!(one_call(&mut line), [Due::Slot(0)]);
+        // The caller finds the slot empty but does not tell the line: the
+        // next source must be due all the same.
+        line.pushed(0);
+        assert_eq!(one_call(&mut line), [Due::Slot(0)]);
     }
 
     #[test]

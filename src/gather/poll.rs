@@ -91,12 +91,17 @@ impl<S> Gather<S> {
 
 impl<S: Stream> Gather<S> {
     /// One call: the turn in progress, or else a round of the line.
+    ///
+    /// The turn's source is the one whose waker is cached: a turn is given
+    /// only by an item of the source just polled, and ends (in the line)
+    /// whenever another source is polled or the source leaves.
     #[inline(always)]
     pub(super) fn poll_turns<R: Report<S::Item>>(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<R::Out>> {
         if let Some(id) = self.line.turn() {
+            debug_assert!(matches!(&self.waker, Some((cached, _)) if *cached == id));
             if let Some(polled) = self.poll_stream(id) {
                 return match polled {
                     Poll::Ready(Some(item)) => {
@@ -119,7 +124,7 @@ impl<S: Stream> Gather<S> {
         let unwinding = Unwinding(self);
         let gather = &mut *unwinding.0;
         let polled = match (gather.slots.at(id.slot()), &gather.waker) {
-            (Some((stream, _)), Some((_, waker))) => {
+            (Some((stream, _)), Some((cached, waker))) if *cached == id => {
                 Some(stream.as_mut().poll_next(&mut Context::from_waker(waker)))
             }
             _ => None,
@@ -167,7 +172,7 @@ impl<S: Stream> Gather<S> {
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
-            let Some(id) = self.line.next(&mut entries).and_then(|due| self.id_of(due)) else {
+            let Some(id) = self.line.next(&mut entries).and_then(|due| self.held(due)) else {
                 continue;
             };
             if Some(id) == polled {
@@ -195,11 +200,18 @@ impl<S: Stream> Gather<S> {
         Poll::Pending
     }
 
-    /// The id of the source that is due, if it is still held.
-    fn id_of(&self, due: Due) -> Option<SourceId> {
+    /// The id of the source that is due, if it is still held. A slot found
+    /// empty (a wake raced with its source's removal) is cleared in the line.
+    fn held(&mut self, due: Due) -> Option<SourceId> {
         match due {
             Due::Again(id) => self.slots.contains(id).then_some(id),
-            Due::Slot(index) => self.slots.id_at(index),
+            Due::Slot(index) => {
+                let id = self.slots.id_at(index);
+                if id.is_none() {
+                    self.line.left(index);
+                }
+                id
+            }
         }
     }
 
@@ -292,5 +304,55 @@ impl<S: Stream> Gather<S> {
         // serve their next sources.
         let line = &mut self.line;
         self.slots.free_quarantined(|index| line.left(index));
+    }
+}
+
+#[cfg(all(test, not(confluo_loom)))]
+mod tests {
+    use alloc::sync::Arc as StdArc;
+    use core::pin::Pin;
+    use core::sync::atomic::{AtomicUsize, Ordering};
+    use core::task::{Context, Poll, Waker};
+
+    use futures_core::Stream;
+
+    use super::super::line::locate;
+    use super::super::ready::CHUNK;
+    use super::Gather;
+
+    /// Pending forever; counts its polls.
+    struct Idle(StdArc<AtomicUsize>);
+
+    impl Stream for Idle {
+        type Item = ();
+        fn poll_next(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<()>> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Poll::Pending
+        }
+    }
+
+    fn poll(gather: &mut Gather<Idle>) -> Poll<Option<()>> {
+        Pin::new(gather).poll_next(&mut Context::from_waker(Waker::noop()))
+    }
+
+    /// A wake that raced with its source's removal on another thread: the
+    /// waker saw the node alive, and the bit landed once the slot was free.
+    /// The slot's next source must still get its turns.
+    #[test]
+    fn a_wake_that_raced_with_a_removal_does_not_stall_the_slots_next_source() {
+        let (old, new) = (StdArc::default(), StdArc::default());
+        let mut gather = Gather::new();
+        let gone = gather.push(Idle(StdArc::clone(&old)));
+        assert_eq!(poll(&mut gather), Poll::Pending);
+        let (chunk, _) = locate(gone.slot());
+        let chunk = crate::sync::Arc::clone(&gather.chunks[chunk]);
+        assert!(gather.remove(gone).is_some());
+        chunk.mark(gone.slot() % CHUNK as u32);
+        assert_eq!(poll(&mut gather), Poll::Ready(None));
+        let next = gather.push(Idle(StdArc::clone(&new)));
+        assert_eq!(next.index(), gone.index(), "the same slot");
+        assert_eq!(poll(&mut gather), Poll::Pending);
+        assert_eq!(new.load(Ordering::SeqCst), 1, "the new source is polled");
+        assert_eq!(old.load(Ordering::SeqCst), 1);
     }
 }

@@ -181,7 +181,7 @@ impl Chunk {
     }
 
     /// Marks the slot at `offset` woken; the first mark queues the chunk.
-    fn mark(&self, offset: u32) {
+    pub(super) fn mark(&self, offset: u32) {
         if self.woken.fetch_or(1 << offset, Ordering::SeqCst) == 0 {
             self.shared.push_ready(self);
         }

@@ -94,7 +94,7 @@ impl<I: Iterator> Stream for FromIter<I> {
         let Some(iter) = &mut this.iter else {
             return Poll::Ready(None);
         };
-        if this.streak == this.budget {
+        if this.streak >= this.budget {
             this.streak = 0;
             cx.waker().wake_by_ref();
             return Poll::Pending;
