@@ -312,7 +312,7 @@ mod tests {
     use alloc::sync::Arc as StdArc;
     use core::pin::Pin;
     use core::sync::atomic::{AtomicUsize, Ordering};
-    use core::task::{Context, Poll, Waker};
+    use core::task::{Context, Poll};
 
     use futures_core::Stream;
 
@@ -332,7 +332,8 @@ mod tests {
     }
 
     fn poll(gather: &mut Gather<Idle>) -> Poll<Option<()>> {
-        Pin::new(gather).poll_next(&mut Context::from_waker(Waker::noop()))
+        let waker = futures::task::noop_waker();
+        Pin::new(gather).poll_next(&mut Context::from_waker(&waker))
     }
 
     /// A wake that raced with its source's removal on another thread: the
