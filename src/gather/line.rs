@@ -204,6 +204,7 @@ impl Line {
     /// The next source due a turn, if the front entry names one; `entries`
     /// counts down as entries leave. The source stays scheduled until it
     /// returns `Pending` or leaves.
+    #[inline]
     pub(super) fn next(&mut self, entries: &mut usize) -> Option<Due> {
         let index = match self.entries.front_mut().expect("counted") {
             Entry::Again(id) => {
