@@ -342,7 +342,8 @@ fn late_and_stale_wakes_only_cost_a_check() {
     assert!(gather.remove(old_id).is_some());
     assert_eq!(counters.drops(), 1);
 
-    // A new source takes the same slot; the stale waker must not reach it.
+    // A new source comes in while the stale wake is still pending (the old
+    // slot waits for it to be taken); the stale waker must not reach it.
     let (new, _new_handle) = manual::<u8>(&counters);
     let new_id = gather.push(new);
     assert_ne!(old_id, new_id);
@@ -359,10 +360,22 @@ fn late_and_stale_wakes_only_cost_a_check() {
         "the new source was not polled for the old one"
     );
 
+    // The stale wake was taken: the old slot serves its next source, which
+    // the retired waker does not reach either.
+    let (next, _next_handle) = manual::<u8>(&counters);
+    let next_id = gather.push(next);
+    assert_eq!(next_id.index(), old_id.index(), "the old slot, reused");
+    assert_ne!(next_id, old_id);
+    assert_eq!(poll_once(&mut gather, &waker), Poll::Pending);
+    assert_eq!(counters.polls(), 3, "the next source, once");
+    stale.wake_by_ref();
+    assert_eq!(poll_once(&mut gather, &waker), Poll::Pending);
+    assert_eq!(counters.polls(), 3, "not for the old one");
+
     // After the Gather is gone, wakes are harmless.
     drop(gather);
     stale.wake();
-    assert_eq!(counters.drops(), 2);
+    assert_eq!(counters.drops(), 3);
 }
 
 #[test]
