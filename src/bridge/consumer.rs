@@ -21,10 +21,18 @@ use crate::sync::Arc;
 /// from the bridge at once and hands its records out one by one. Dropped
 /// with some of them still in hand while other consumers stay, it gives them
 /// back to the bridge as one message, behind the records already there, for
-/// the others (after the bridge closed, the next consumer to find it
-/// drained takes them). Dropped as the last consumer, it closes the bridge:
+/// the others. Dropped as the last consumer, it closes the bridge:
 /// producers fail, and records still in it, the rest of its batch included,
 /// are dropped with it, never received.
+///
+/// So that no record given back is missed, a consumer ends only when every
+/// producer is gone, the bridge is drained, and no other consumer holds
+/// records of a batch. Until then, a consumer that finds the bridge drained
+/// waits for the others to hand their records out (it then ends) or to be
+/// dropped (it then takes what they gave back). A consumer that holds
+/// records and neither hands them out nor is dropped keeps the others
+/// waiting, as a consumer that stops reading keeps a bridge full: keep
+/// reading every consumer, or drop it.
 ///
 /// # Examples
 ///
@@ -105,8 +113,10 @@ impl<T> Consumer<T> {
         self.shared.stats.snapshot()
     }
 
-    /// Waits for the next record; `None` once every producer is gone and the
-    /// bridge is drained. For async consumers, and in `no_std`.
+    /// Waits for the next record; `None` once every producer is gone, the
+    /// bridge is drained, and no other consumer holds records of a batch
+    /// (see [Dropping](Consumer#dropping)). For async consumers, and in
+    /// `no_std`.
     ///
     /// # Cancel safety
     ///
@@ -130,7 +140,7 @@ impl<T> Consumer<T> {
         }
         let message = match self.receiver.recv().await {
             Ok(message) => message,
-            Err(_) => self.returned()?,
+            Err(_) => self.shared.room.as_ref()?.left().await?,
         };
         Some(self.unpack(message))
     }
@@ -160,11 +170,6 @@ impl<T> Consumer<T> {
                     .expect("a batch holds at least one record")
             }
         }
-    }
-
-    /// A batch that a consumer put back after the bridge closed.
-    fn returned(&self) -> Option<Message<T>> {
-        self.shared.room.as_ref()?.take_returned()
     }
 }
 
@@ -203,7 +208,8 @@ impl<T> Drop for Consumer<T> {
 }
 
 /// Blocks the thread until a record comes; `None` once every producer is
-/// gone and the bridge is drained.
+/// gone, the bridge is drained, and no other consumer holds records of a
+/// batch (see [Dropping](Consumer#dropping)).
 #[cfg(feature = "std")]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
 impl<T> Iterator for Consumer<T> {
@@ -215,7 +221,7 @@ impl<T> Iterator for Consumer<T> {
         }
         let message = match self.receiver.recv_blocking() {
             Ok(message) => message,
-            Err(_) => self.returned()?,
+            Err(_) => self.shared.room.as_ref()?.left_blocking()?,
         };
         Some(self.unpack(message))
     }

@@ -8,14 +8,16 @@
 
 use concurrent_queue::ConcurrentQueue;
 use event_listener::Event;
+#[cfg(feature = "std")]
+use event_listener::Listener as _;
 
 use super::Message;
-use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::atomic::{fence, AtomicUsize, Ordering};
 
 /// Records the bridge may still take, and the producers waiting for some.
 pub(super) struct Room<T> {
     free: Free,
-    /// Producers that found no room listen here.
+    /// Waiters listen here.
     freed: Event,
     /// Batches put back by a consumer that went away after the channel had
     /// closed (while it is open they go back into the channel).
@@ -31,8 +33,10 @@ pub(super) struct Room<T> {
 #[repr(align(128))]
 struct Free {
     records: AtomicUsize,
-    /// Producers waiting for room. Notifying an event takes its lock, so
-    /// room given back notifies only when someone may be waiting.
+    /// Waiters: producers waiting for room, and consumers that found the
+    /// channel closed waiting for records other consumers hold. Notifying
+    /// an event takes its lock, so room given back notifies only when
+    /// someone may be waiting.
     waiting: AtomicUsize,
 }
 
@@ -60,9 +64,12 @@ impl<T> Room<T> {
                 return None;
             }
             let take = now.min(want);
-            // SeqCst, like `give_back`: a producer about to wait must see
-            // room given back before the notification it would miss.
-            match free.compare_exchange_weak(now, now - take, Ordering::SeqCst, Ordering::Relaxed) {
+            // The room guards no data (the channel carries the records):
+            // relaxed. A waiter's look at it is ordered by the fence in
+            // `take_waiting`.
+            let exchanged =
+                free.compare_exchange_weak(now, now - take, Ordering::Relaxed, Ordering::Relaxed);
+            match exchanged {
                 Ok(_) => {
                     return Some(Taken {
                         room: self,
@@ -81,31 +88,68 @@ impl<T> Room<T> {
         want: usize,
         closed: impl Fn() -> bool,
     ) -> Option<Taken<'_, T>> {
-        // Counted before looking at the room, and the room given back before
-        // looking at the count (both SeqCst): either this producer sees the
-        // room, or the consumer giving it back sees this producer and
-        // notifies.
-        let _waiting = Waiting::new(&self.free.waiting);
+        let _waiting = self.waiting();
         loop {
             let listener = self.freed.listen();
             if closed() {
                 return None;
             }
-            if let Some(taken) = self.try_take(want) {
+            if let Some(taken) = self.take_waiting(want) {
                 return Some(taken);
             }
             listener.await;
         }
     }
 
-    /// Gives room for `records` back and wakes the producers waiting for it.
+    /// Counts a waiter (a producer waiting for room, or a consumer waiting
+    /// for records other consumers hold) until the guard is dropped, also
+    /// when its wait is dropped half way.
+    pub(super) fn waiting(&self) -> Waiting<'_> {
+        self.free.waiting.fetch_add(1, Ordering::Relaxed);
+        Waiting(&self.free.waiting)
+    }
+
+    /// `try_take` for a counted waiter, after it began to listen.
+    ///
+    /// A waiter counts itself, then looks at the room; room given back is
+    /// added, then the count of waiters is looked at ([`free_up`]). Each
+    /// side writes one word and reads the other's: without more, both reads
+    /// may see the old values (the memory model allows it, and weakly
+    /// ordered CPUs such as Arm do it), and the waiter would sleep on a full
+    /// bridge while the room given back notifies nobody. A `SeqCst` fence on
+    /// each side between its write and its read orders the two sides:
+    /// either the waiter sees the room, or the side giving it back sees the
+    /// waiter and notifies it. The fence also orders the registration of the
+    /// waiter's listener before its look at the room, so that the
+    /// notification finds the listener.
+    ///
+    /// [`free_up`]: Room::free_up
+    pub(super) fn take_waiting(&self, want: usize) -> Option<Taken<'_, T>> {
+        fence(Ordering::SeqCst);
+        self.try_take(want)
+    }
+
+    /// Gives room for `records` back and wakes the waiters.
     pub(super) fn give_back(&self, records: usize) {
-        if records > 0 {
-            let free = self.free.records.fetch_add(records, Ordering::SeqCst) + records;
-            if free >= self.wake_at && self.free.waiting.load(Ordering::SeqCst) > 0 {
-                self.freed.notify(usize::MAX);
-            }
+        if self.free_up(records) {
+            self.freed.notify(usize::MAX);
         }
+    }
+
+    /// Adds `records` to the free room: whether the waiters are to be
+    /// notified (notifying takes the event's lock, so only when someone may
+    /// be waiting, and once half the bridge is free). See
+    /// [`take_waiting`](Room::take_waiting) for the fence.
+    pub(super) fn free_up(&self, records: usize) -> bool {
+        if records == 0 {
+            return false;
+        }
+        let free = self.free.records.fetch_add(records, Ordering::Relaxed) + records;
+        if free < self.wake_at {
+            return false;
+        }
+        fence(Ordering::SeqCst);
+        self.free.waiting.load(Ordering::Relaxed) > 0
     }
 
     /// Wakes every waiting producer, to see that the bridge closed.
@@ -120,16 +164,70 @@ impl<T> Room<T> {
             .saturating_sub(self.free.records.load(Ordering::Relaxed))
     }
 
-    /// Keeps a batch that a consumer put back after the channel closed.
+    /// Keeps a batch that a consumer put back after the channel closed, and
+    /// wakes the consumers waiting for it.
     pub(super) fn put_back(&self, message: Message<T>) {
         // An unbounded queue that is never closed takes every push.
         let _ = self.returned.push(message);
+        self.freed.notify(usize::MAX);
     }
 
-    /// A batch put back after the channel closed, if any.
-    pub(super) fn take_returned(&self) -> Option<Message<T>> {
-        self.returned.pop().ok()
+    /// For a consumer that found the channel closed and drained: a batch
+    /// another consumer put back, or `None` once no consumer holds records
+    /// (their room is still taken, so none is), waiting while one does.
+    pub(super) async fn left(&self) -> Option<Message<T>> {
+        let _waiting = self.waiting();
+        loop {
+            let listener = self.freed.listen();
+            match self.look_left() {
+                Left::Batch(message) => return Some(message),
+                Left::Nothing => return None,
+                Left::Held => listener.await,
+            }
+        }
     }
+
+    /// [`left`](Room::left), blocking the thread while it waits.
+    #[cfg(feature = "std")]
+    pub(super) fn left_blocking(&self) -> Option<Message<T>> {
+        let _waiting = self.waiting();
+        loop {
+            let listener = self.freed.listen();
+            match self.look_left() {
+                Left::Batch(message) => return Some(message),
+                Left::Nothing => return None,
+                Left::Held => listener.wait(),
+            }
+        }
+    }
+
+    /// What is left after the channel closed, for a counted waiter after it
+    /// began to listen (the fence is the one of
+    /// [`take_waiting`](Room::take_waiting), against [`free_up`](Room::free_up)).
+    /// Every producer is gone, so no room is taken for a message being
+    /// filled: room still taken is records that consumers hold, or put
+    /// back.
+    pub(super) fn look_left(&self) -> Left<T> {
+        fence(Ordering::SeqCst);
+        if let Ok(message) = self.returned.pop() {
+            return Left::Batch(message);
+        }
+        if self.used() == 0 {
+            return Left::Nothing;
+        }
+        Left::Held
+    }
+}
+
+/// What a consumer finds after the channel closed and drained.
+pub(super) enum Left<T> {
+    /// A batch another consumer put back.
+    Batch(Message<T>),
+    /// No record is left anywhere: the end.
+    Nothing,
+    /// Other consumers still hold records: they hand them out, or put them
+    /// back when dropped.
+    Held,
 }
 
 /// Room taken by a producer and not yet filled: given back when dropped, so
@@ -166,16 +264,8 @@ impl<T> Drop for Taken<'_, T> {
     }
 }
 
-/// A producer waiting for room, counted while its wait lasts (also when the
-/// wait is dropped half way).
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl<'a> Waiting<'a> {
-    fn new(waiting: &'a AtomicUsize) -> Self {
-        waiting.fetch_add(1, Ordering::SeqCst);
-        Waiting(waiting)
-    }
-}
+/// A waiter, counted while its wait lasts.
+pub(super) struct Waiting<'a>(&'a AtomicUsize);
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
