@@ -2,6 +2,8 @@
 //! channel with backpressure, whose closing is the end-of-stream sentinel.
 
 mod consumer;
+#[cfg(all(test, confluo_loom))]
+mod model;
 mod producer;
 mod room;
 mod router;
