@@ -465,10 +465,17 @@ impl<T> Producer<T> {
     }
 }
 
+/// What a message of several records is first allocated for: it grows
+/// with what is ready, so a batch of records that come one or two at a time
+/// costs no more than they take.
+const FIRST_ALLOCATION: usize = 16;
+
 /// A message of `first` and what `stream` has ready now, up to `room`
 /// records in all, without waiting for more; a stream that ended (it sets
-/// `ended`) is not polled again. The Vec is sized by what the stream says is
-/// left, not by the room: a message holds what is ready.
+/// `ended`) is not polled again. The Vec starts small and grows with what
+/// is ready: it is sized neither by the room (a large batch would cost its
+/// size per message) nor by the stream's `size_hint` (which may overstate,
+/// and costs a `Gather` a walk over its sources).
 fn fill<S: Stream>(
     mut stream: Pin<&mut S>,
     cx: &mut Context<'_>,
@@ -487,8 +494,7 @@ fn fill<S: Stream>(
         }
         Poll::Pending => return Message::One(first),
     };
-    let left = stream.size_hint().0.saturating_add(2);
-    let mut records = Vec::with_capacity(left.min(room));
+    let mut records = Vec::with_capacity(room.min(FIRST_ALLOCATION));
     records.push(first);
     records.push(second);
     while records.len() < room {
