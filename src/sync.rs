@@ -53,4 +53,19 @@ impl Counter {
         #[allow(clippy::useless_conversion)]
         u64::from(self.0.load(Ordering::Relaxed))
     }
+
+    /// How far the count `ahead` is past `behind`, two counts of counters
+    /// of this width: right across a wrap, as long as they are less than
+    /// half the width's range apart; 0 when `ahead` is behind after all.
+    // Truncation to the counter's width is the point; on the 64-bit path
+    // the casts and the conversion do nothing.
+    #[allow(clippy::useless_conversion, clippy::unnecessary_cast)]
+    pub(crate) fn distance(ahead: u64, behind: u64) -> u64 {
+        let distance = (ahead as Word).wrapping_sub(behind as Word);
+        if distance > Word::MAX / 2 {
+            0
+        } else {
+            u64::from(distance)
+        }
+    }
 }

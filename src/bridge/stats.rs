@@ -80,6 +80,10 @@ impl Counters {
 /// [`Producer::stats`](super::Producer::stats) or
 /// [`Consumer::stats`](super::Consumer::stats).
 ///
+/// On targets without 64-bit atomics the counts are 32 bits wide: `sent`,
+/// `received` and `full_waits` wrap at 2³², and the depth stays right across
+/// the wrap.
+///
 /// # Examples
 ///
 /// ```
@@ -143,7 +147,8 @@ impl Stats {
     /// assert_eq!(producer.stats().depth(), 2);
     /// ```
     pub fn depth(&self) -> u64 {
-        self.sent.saturating_sub(self.received)
+        // Both counts wrap where the counters are 32 bits wide, `sent` first.
+        Counter::distance(self.sent, self.received)
     }
 
     /// The high-water mark of [`depth`](Self::depth), as producers saw it:
@@ -185,5 +190,40 @@ impl Stats {
     /// ```
     pub fn full_waits(&self) -> u64 {
         self.full_waits
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counters that start `at`, as if that many records had gone through.
+    fn counters_at(at: u64) -> Counters {
+        let counters = Counters::new();
+        counters.producer.sent.add(at);
+        counters.consumer.received.add(at);
+        counters
+    }
+
+    #[test]
+    fn the_depth_stays_right_when_the_sent_count_wraps_first() {
+        // Two records short of 2³²: `sent` passes it, `received` does not.
+        let counters = counters_at((1 << 32) - 2);
+        counters.sent(5, || 0);
+        counters.received(1);
+        let stats = counters.snapshot();
+        assert_eq!(stats.depth(), 4);
+        counters.received(4);
+        assert_eq!(counters.snapshot().depth(), 0);
+    }
+
+    #[test]
+    fn the_depth_is_never_negative() {
+        // A consumer may count a record before its producer has.
+        for at in [0, (1 << 32) - 1, 1 << 32] {
+            let counters = counters_at(at);
+            counters.received(1);
+            assert_eq!(counters.snapshot().depth(), 0, "at {at}");
+        }
     }
 }
