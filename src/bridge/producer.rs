@@ -349,6 +349,8 @@ impl<T> Producer<T> {
         let batch = self.bridge.batch.get();
         let mut forwarded = 0u64;
         let mut ended = false;
+        // Records in the last message: what the next one is allocated for.
+        let mut last = 0;
         while !ended {
             let Some(first) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await else {
                 break;
@@ -387,11 +389,13 @@ impl<T> Producer<T> {
                     cx,
                     first,
                     taken.records(),
+                    last,
                     &mut ended,
                 ))
             })
             .await;
             let records = message.len();
+            last = records;
             taken.keep(records);
             if let Err(message) = self.send_taken(message, taken) {
                 return Pumped::ConsumersGone {
@@ -465,22 +469,27 @@ impl<T> Producer<T> {
     }
 }
 
-/// What a message of several records is first allocated for: it grows
-/// with what is ready, so a batch of records that come one or two at a time
-/// costs no more than they take.
+/// The least a message of several records is first allocated for.
 const FIRST_ALLOCATION: usize = 16;
 
 /// A message of `first` and what `stream` has ready now, up to `room`
 /// records in all, without waiting for more; a stream that ended (it sets
-/// `ended`) is not polled again. The Vec starts small and grows with what
-/// is ready: it is sized neither by the room (a large batch would cost its
-/// size per message) nor by the stream's `size_hint` (which may overstate,
-/// and costs a `Gather` a walk over its sources).
+/// `ended`) is not polled again.
+///
+/// The Vec is first allocated for as many records as the `last` message
+/// held (at least 16, at most the room) and grows with what is ready: a
+/// stream that fills its batches fills each message in one allocation, and
+/// a message is allocated for no more than the larger of what is ready now
+/// and what was ready for the last one. It is sized neither by the room
+/// alone (a large batch would cost its size per message) nor by the
+/// stream's `size_hint` (which may overstate, and costs a `Gather` a walk
+/// over its sources).
 fn fill<S: Stream>(
     mut stream: Pin<&mut S>,
     cx: &mut Context<'_>,
     first: S::Item,
     room: usize,
+    last: usize,
     ended: &mut bool,
 ) -> Message<S::Item> {
     if room == 1 {
@@ -494,7 +503,7 @@ fn fill<S: Stream>(
         }
         Poll::Pending => return Message::One(first),
     };
-    let mut records = Vec::with_capacity(room.min(FIRST_ALLOCATION));
+    let mut records = Vec::with_capacity(room.min(last.max(FIRST_ALLOCATION)));
     records.push(first);
     records.push(second);
     while records.len() < room {
