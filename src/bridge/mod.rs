@@ -95,7 +95,8 @@ impl<T> Shared<T> {
 /// fail at once, and a pump drops its stream; records still in the bridge
 /// then are dropped with it, never received ([`Stats::depth`] counts them).
 /// A consumer that goes while others stay hands the rest of its batch back
-/// to them (see [`Consumer`]).
+/// to them, and so consumers end only once no consumer holds records of a
+/// batch (see [`Consumer`]).
 ///
 /// # Ordering
 ///

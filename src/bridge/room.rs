@@ -14,7 +14,7 @@ use event_listener::Listener as _;
 use super::Message;
 use crate::sync::atomic::{fence, AtomicUsize, Ordering};
 
-/// Records the bridge may still take, and the producers waiting for some.
+/// Records the bridge may still take, and who waits for them to change.
 pub(super) struct Room<T> {
     free: Free,
     /// Waiters listen here.
