@@ -23,6 +23,7 @@
 //! | [`source`] | hand-written streams: a repeated async read, an in-memory iterator, a blocking iterator on a thread, a simulated sensor |
 //! | [`guard`] | drop guards: a release action that runs exactly once, told why; an async close with a goodbye, for one source or a whole `Gather` |
 //! | [`bridge()`], [`Bridge`] | a bounded channel from async [`Producer`]s (with [`Producer::pump`]) to [`Consumer`]s on threads; backpressure when full; its closing ends the consumers |
+//! | [`time`] | a clock taken from the caller: the [`time::Clock`] trait, a manual clock for tests with virtual time, tokio and async-io adapters |
 //!
 //! # Quick start
 //!
@@ -124,6 +125,7 @@ extern crate std;
 
 pub mod guard;
 pub mod source;
+pub mod time;
 
 #[cfg(feature = "alloc")]
 mod bridge;
