@@ -94,15 +94,18 @@
 //! # Features
 //!
 //! - `std` (default): implies `alloc`; the parts that need threads:
-//!   `source::from_blocking`, the bridge's blocking `Iterator`, and the
-//!   `Release::Panicked` reason of guards.
+//!   `source::from_blocking`, the bridge's blocking `Iterator`, the
+//!   `Release::Panicked` reason of guards, and `time::ManualClock`.
 //! - `alloc`: `Gather`, `gather_all()`, `try_gather_all()`,
 //!   `guard::close_all` and the bridge.
 //! - `portable-atomic`: implies `alloc`; atomics and `Arc` from
 //!   portable-atomic, for targets without compare-and-swap
 //!   (`thumbv6m-none-eabi`).
+//! - `tokio`: `time::TokioClock`, a clock on tokio's timer.
+//! - `async-io`: implies `std`; `time::AsyncIoClock`, a clock on
+//!   async-io's timer (smol's).
 //! - With none, `core` only: the sources `from_read`, `from_iter` and
-//!   `Sensor`, and the guards.
+//!   `Sensor`, the guards, and the `time::Clock` trait.
 //!
 //! Without default features the crate is `#![no_std]`, and with `alloc` it
 //! builds where only 32-bit atomics exist (`thumbv7em-none-eabihf`,
