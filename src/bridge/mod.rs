@@ -153,9 +153,12 @@ impl Bridge {
     /// them ready at once, for throughput. Consumers still see one record at
     /// a time; a partial batch is sent as soon as the stream has nothing
     /// ready, so batching adds no latency. A batch never takes more than the
-    /// room left, so the capacity still counts records; a message holds what
-    /// was ready, whatever the batch, so a large batch costs nothing by
-    /// itself. A producer that found a batching bridge full goes on once
+    /// room left, so the capacity still counts records. A message is
+    /// allocated for what the last message held (at least 16 records) and
+    /// grows with what is ready, so a large batch costs memory only as far
+    /// as the stream fills it: after a full batch, the next message
+    /// reserves a full batch too, even when fewer records are ready. A
+    /// producer that found a batching bridge full goes on once
     /// half of it is free, and fills many batches before it waits again: a
     /// record waits as long as it would behind a full bridge, and producers
     /// are woken far less often.

@@ -477,13 +477,13 @@ const FIRST_ALLOCATION: usize = 16;
 /// `ended`) is not polled again.
 ///
 /// The Vec is first allocated for as many records as the `last` message
-/// held (at least 16, at most the room) and grows with what is ready: a
-/// stream that fills its batches fills each message in one allocation, and
-/// a message is allocated for no more than the larger of what is ready now
-/// and what was ready for the last one. It is sized neither by the room
-/// alone (a large batch would cost its size per message) nor by the
-/// stream's `size_hint` (which may overstate, and costs a `Gather` a walk
-/// over its sources).
+/// held (at least 16, at most the room) and grows with what is ready,
+/// doubling: a stream that fills its batches fills each message in one
+/// allocation, and a message is allocated for at most the largest of 16,
+/// the last message's length and twice what is ready now, never more than
+/// the room. It is sized neither by the room alone (a large batch would
+/// cost its size per message) nor by the stream's `size_hint` (which may
+/// overstate, and costs a `Gather` a walk over its sources).
 fn fill<S: Stream>(
     mut stream: Pin<&mut S>,
     cx: &mut Context<'_>,

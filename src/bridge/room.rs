@@ -119,9 +119,9 @@ impl<T> Room<T> {
     /// bridge while the room given back notifies nobody. A `SeqCst` fence on
     /// each side between its write and its read orders the two sides:
     /// either the waiter sees the room, or the side giving it back sees the
-    /// waiter and notifies it. The fence also orders the registration of the
-    /// waiter's listener before its look at the room, so that the
-    /// notification finds the listener.
+    /// waiter and notifies it. The waiter's listener is registered before
+    /// its look at the room under the event's own lock, which `notify` takes
+    /// too, so a notification that follows the look finds the listener.
     ///
     /// [`free_up`]: Room::free_up
     pub(super) fn take_waiting(&self, want: usize) -> Option<Taken<'_, T>> {
