@@ -5,8 +5,8 @@ use core::time::Duration;
 /// given instant.
 ///
 /// An instant is a [`Duration`] since the clock's own start: the moment a
-/// [`TokioClock`](super::TokioClock) or an
-/// [`AsyncIoClock`](super::AsyncIoClock) was created, zero for a
+/// `TokioClock` or an
+/// `AsyncIoClock` was created, zero for a
 /// [`ManualClock`](super::ManualClock). The instants of two clocks are not
 /// comparable. This keeps the trait in `core`, with no type of its own for
 /// instants: a clock is whatever can count time from some start and wake

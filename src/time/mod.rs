@@ -17,8 +17,8 @@
 //! |---|---|---|
 //! | [`Clock`] | now, and a future that completes at an instant; instants are `Duration`s since the clock's start | core |
 //! | [`ManualClock`], [`ManualSleep`] | virtual time that a test advances; wakes exactly the sleeps that became due | `std` |
-//! | [`TokioClock`], [`TokioSleep`] | tokio's timer, paused test time included | `tokio` |
-//! | [`AsyncIoClock`], [`AsyncIoSleep`] | async-io's timer, for smol | `async-io` |
+//! | `TokioClock`, `TokioSleep` | tokio's timer, paused test time included | `tokio` |
+//! | `AsyncIoClock`, `AsyncIoSleep` | async-io's timer, for smol | `async-io` |
 //!
 //! `Clock` is also implemented for `&C` and, with `alloc`, for `Arc<C>`.
 //!
