@@ -23,6 +23,7 @@
 //! | [`source`] | hand-written streams: a repeated async read, an in-memory iterator, a blocking iterator on a thread, a simulated sensor |
 //! | [`guard`] | drop guards: a release action that runs exactly once, told why; an async close with a goodbye, for one source or a whole `Gather` |
 //! | [`bridge()`], [`Bridge`] | a bounded channel from async [`Producer`]s (with [`Producer::pump`]) to [`Consumer`]s on threads; backpressure when full; its closing ends the consumers |
+//! | [`sample`] | sampling at a fixed rate: a [`sample::Schedule`] (period, phase, alignment, missed ticks) and its ticks as a stream on a clock |
 //! | [`time`] | a clock taken from the caller: the [`time::Clock`] trait, a manual clock for tests with virtual time, tokio and async-io adapters |
 //!
 //! # Quick start
@@ -127,6 +128,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod guard;
+pub mod sample;
 pub mod source;
 pub mod time;
 

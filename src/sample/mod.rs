@@ -1,0 +1,93 @@
+//! Sampling at a fixed rate: a [`Schedule`] that says when each sample of
+//! a source is due, and [`Ticks`], its stream on a [`Clock`](crate::time::Clock).
+//!
+//! | item | what it is | needs |
+//! |---|---|---|
+//! | [`Schedule`] | when each sample is due: plain state, driven by the caller's time | core |
+//! | [`Period`], [`ZeroPeriod`] | the time between two samples, never zero; the error of a zero one | core |
+//! | [`Tick`] | one slot that fires: its number, when it was due, how late, how many skipped | core |
+//! | [`Missed`] | what happens to slots whose time passed: skip, burst or delay | core |
+//! | [`Ticks`] | the ticks of a schedule as a stream, sleeping on a clock | core |
+//!
+//! # The rules
+//!
+//! **Fixed rate.** Sample `k` is due at `origin + k × period`, however
+//! long the earlier reads took, as in Prometheus: the time a read takes
+//! does not push the next one back, and the samples do not drift.
+//!
+//! **Phase.** The origin is the start plus a phase within the period,
+//! given ([`Schedule::phase`]) or derived from the source's key
+//! ([`Schedule::phase_from_key`]), so that a thousand sources with one
+//! period spread over it instead of all firing in the same instant, and
+//! each keeps its place from run to run.
+//!
+//! **Alignment.** [Aligned](Schedule::aligned) (Telegraf's
+//! `round_interval`), the slots fall on multiples of the period on the
+//! clock, plus the phase, whenever the schedule starts: every ten seconds
+//! means at :00, :10, :20.
+//!
+//! **Missed ticks.** A slot found more than the
+//! [tolerance](Schedule::tolerance) after it was due is missed; the
+//! [`Missed`] policy says what happens to it. A read that takes 3.5
+//! periods, from slot 0, on each policy (`│` are the slots on the grid,
+//! `*` the ticks): `Skip` fires slot 4 on the grid, and says that 1, 2
+//! and 3 were skipped; `Burst` fires 1, 2 and 3 at once, late, and slot 4
+//! on the grid; `Delay` fires slot 1, late, and moves the grid to it.
+//!
+//! ```text
+//! slots:   │0        │1        │2        │3        │4        │5
+//! read:    [══════════ 3.5 periods ═══════════]
+//! Skip:    *                                       *4        *5
+//! Burst:   *                                  ***  *4        *5
+//! Delay:   *                                  *1        *2        *3
+//! ```
+//!
+//! A tick says which slot fired and how ([`Tick`]): its number `seq` on the
+//! grid, when it was `due`, how `late` it fired, and how many slots were
+//! `skipped` just before it.
+//!
+//! **Time.** The schedule holds no timer: [`Schedule::tick`] takes the
+//! time as a [`Duration`](core::time::Duration) since the clock's start,
+//! so a test drives it with plain numbers, and [`Ticks`] with any
+//! [`Clock`](crate::time::Clock). A clock set back fires nothing until it
+//! reaches the next slot again; every sum saturates, and a slot past
+//! `Duration::MAX` never comes.
+//!
+//! # Examples
+//!
+//! Three sources every 10 s, spread over the period by their keys, the
+//! ticks of the first on a manual clock:
+//!
+//! ```
+//! use confluo::sample::{Period, Schedule};
+//! use confluo::time::ManualClock;
+//! use futures::{FutureExt, StreamExt};
+//! use std::time::Duration;
+//!
+//! let every_10s = Schedule::every(Period::new(Duration::from_secs(10)).unwrap());
+//! let schedules: Vec<Schedule> = ["boiler", "pump", "tank"]
+//!     .iter()
+//!     .map(|key| every_10s.clone().phase_from_key(key))
+//!     .collect();
+//! for (key, schedule) in ["boiler", "pump", "tank"].iter().zip(&schedules) {
+//!     println!("{key}: first sample at {:?}", schedule.due().unwrap());
+//! }
+//!
+//! let clock = ManualClock::new();
+//! let first = schedules[0].due().unwrap();
+//! let mut ticks = schedules[0].clone().ticks(clock.clone());
+//! clock.advance(first + Duration::from_secs(10));
+//! // The first look comes a period late: slot 0 is skipped (missed ticks
+//! // are skipped by default), and slot 1 fires on the grid.
+//! let tick = ticks.next().now_or_never().flatten().unwrap();
+//! assert_eq!((tick.seq, tick.skipped, tick.due), (1, 1, first + Duration::from_secs(10)));
+//! ```
+
+mod key;
+mod period;
+mod schedule;
+mod ticks;
+
+pub use self::period::{Period, ZeroPeriod};
+pub use self::schedule::{Missed, Schedule, Tick};
+pub use self::ticks::Ticks;
