@@ -106,7 +106,8 @@
 //! - `async-io`: implies `std`; `time::AsyncIoClock`, a clock on
 //!   async-io's timer (smol's).
 //! - With none, `core` only: the sources `from_read`, `from_iter` and
-//!   `Sensor`, the guards, and the `time::Clock` trait.
+//!   `Sensor`, the guards, the `time::Clock` trait, and `sample`'s
+//!   schedule and ticks.
 //!
 //! Without default features the crate is `#![no_std]`, and with `alloc` it
 //! builds where only 32-bit atomics exist (`thumbv7em-none-eabihf`,
