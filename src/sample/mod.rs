@@ -8,6 +8,10 @@
 //! | [`Tick`] | one slot that fires: its number, when it was due, how late, how many skipped | core |
 //! | [`Missed`] | what happens to slots whose time passed: skip, burst or delay | core |
 //! | [`Ticks`] | the ticks of a schedule as a stream, sleeping on a clock | core |
+//! | [`Sampler`] | a source sampled on a schedule: a timeout per sample, a connection kept across reads, reconnects with backoff | core |
+//! | [`Sample`], [`Outcome`] | one sample: its slot, when it was due, how late, how long it took, what came of it | core |
+//! | [`Backoff`] | the wait between failed connects: capped, exponential, with jitter | core |
+//! | [`Health`] | a sampled source's counters, latency and failures in a row | core |
 //!
 //! # The rules
 //!
@@ -83,11 +87,19 @@
 //! assert_eq!((tick.seq, tick.skipped, tick.due), (1, 1, first + Duration::from_secs(10)));
 //! ```
 
+mod backoff;
+mod health;
 mod key;
+mod outcome;
 mod period;
+mod sampler;
 mod schedule;
 mod ticks;
 
+pub use self::backoff::Backoff;
+pub use self::health::Health;
+pub use self::outcome::{Outcome, Sample};
 pub use self::period::{Period, ZeroPeriod};
+pub use self::sampler::Sampler;
 pub use self::schedule::{Missed, Schedule, Tick};
 pub use self::ticks::Ticks;

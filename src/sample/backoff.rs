@@ -1,0 +1,145 @@
+use core::time::Duration;
+
+use super::key;
+
+/// How long a [`Sampler`](super::Sampler) waits before it tries to connect
+/// again after failed connects: capped exponential backoff with jitter.
+///
+/// After `n` failed connects in a row, the ceiling of the wait is
+/// `first × factorⁿ⁻¹`, at most `max` ([`delay`](Backoff::delay)). The
+/// wait itself is that ceiling less a random part of up to `jitter`
+/// percent of it, so that sources that lost their connection at the same
+/// moment do not all come back in the same instant; it never exceeds the
+/// ceiling, so `max` is a hard cap. The random part comes from a small
+/// generator (SplitMix64) seeded per source ([`Sampler::seed`](super::Sampler::seed)),
+/// so the same source waits the same times in every run.
+///
+/// A `factor` of 0 counts as 1 (a constant wait), a `jitter` above 100 as
+/// 100. With a `first` of zero, a failed connect is tried again at the
+/// next slot.
+///
+/// # Examples
+///
+/// ```
+/// use confluo::sample::Backoff;
+/// use std::time::Duration;
+///
+/// let s = Duration::from_secs;
+/// let backoff = Backoff { first: s(1), max: s(10), factor: 3, jitter: 0 };
+/// let waits: Vec<_> = (1..=5).map(|n| backoff.delay(n)).collect();
+/// assert_eq!(waits, [s(1), s(3), s(9), s(10), s(10)]);
+/// assert_eq!(Backoff::default(), Backoff { first: s(1), max: s(60), factor: 2, jitter: 20 });
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Backoff {
+    /// The wait after the first failed connect (its ceiling, with jitter).
+    pub first: Duration,
+    /// The longest wait.
+    pub max: Duration,
+    /// How much longer each wait is than the one before.
+    pub factor: u32,
+    /// How much of each wait, in percent, may be taken off at random.
+    pub jitter: u8,
+}
+
+impl Default for Backoff {
+    /// 1 s, then twice as long each time, at most a minute, up to 20 %
+    /// less at random.
+    fn default() -> Backoff {
+        Backoff {
+            first: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+            factor: 2,
+            jitter: 20,
+        }
+    }
+}
+
+impl Backoff {
+    /// The ceiling of the wait after `failures` failed connects in a row
+    /// (1 for the first): `first × factor^(failures - 1)`, at most `max`;
+    /// zero for zero failures. The wait is this, less its jitter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::sample::Backoff;
+    /// use std::time::Duration;
+    ///
+    /// let ms = Duration::from_millis;
+    /// let backoff = Backoff { first: ms(100), max: ms(1000), ..Backoff::default() };
+    /// assert_eq!(backoff.delay(1), ms(100));
+    /// assert_eq!(backoff.delay(4), ms(800));
+    /// assert_eq!(backoff.delay(5), ms(1000)); // capped
+    /// assert_eq!(backoff.delay(u32::MAX), ms(1000));
+    /// ```
+    pub fn delay(&self, failures: u32) -> Duration {
+        if failures == 0 {
+            return Duration::ZERO;
+        }
+        let max = self.max.as_nanos();
+        let factor = u128::from(self.factor.max(1));
+        let mut nanos = self.first.as_nanos().min(max);
+        for _ in 1..failures {
+            if nanos >= max || factor == 1 {
+                break;
+            }
+            nanos = nanos.saturating_mul(factor).min(max);
+        }
+        from_nanos(nanos)
+    }
+
+    /// The wait after `failures` failed connects, with its jitter taken
+    /// from `random`.
+    pub(super) fn jittered(&self, failures: u32, random: u64) -> Duration {
+        let ceiling = self.delay(failures).as_nanos();
+        let span = ceiling * u128::from(self.jitter.min(100)) / 100;
+        from_nanos(ceiling - key::scale(random, span + 1))
+    }
+}
+
+/// The next number of a SplitMix64 generator whose state is `state`.
+pub(super) fn split_mix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// `nanos` nanoseconds; below 2^94, so it fits a `Duration`.
+fn from_nanos(nanos: u128) -> Duration {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    let secs = u64::try_from(nanos / NANOS_PER_SEC).unwrap_or(u64::MAX);
+    Duration::new(secs, (nanos % NANOS_PER_SEC) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_mix_of_known_seeds() {
+        // The first outputs of SplitMix64 from seed 0 (Vigna's reference).
+        let mut state = 0;
+        assert_eq!(split_mix(&mut state), 0xe220_a839_7b1d_cdaf);
+        assert_eq!(split_mix(&mut state), 0x6e78_9e6a_a1b9_65f4);
+    }
+
+    #[test]
+    fn jitter_stays_within_its_share() {
+        let backoff = Backoff {
+            first: Duration::from_secs(10),
+            max: Duration::from_secs(10),
+            factor: 2,
+            jitter: 30,
+        };
+        assert_eq!(backoff.jittered(1, 0), Duration::from_secs(10));
+        assert_eq!(backoff.jittered(1, u64::MAX), Duration::from_secs(7));
+        let none = Backoff {
+            jitter: 0,
+            ..backoff
+        };
+        assert_eq!(none.jittered(1, u64::MAX), Duration::from_secs(10));
+    }
+}

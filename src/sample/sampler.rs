@@ -1,0 +1,648 @@
+use core::fmt;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+use futures_core::stream::{FusedStream, Stream};
+use pin_project_lite::pin_project;
+
+use super::backoff::split_mix;
+use super::{Backoff, Health, Outcome, Sample, Schedule, Tick};
+use crate::time::Clock;
+
+/// How many sleeps one `poll_next` completes without a sample before it
+/// yields to the executor (a clock set back must not make it loop).
+const ROUNDS: usize = 3;
+
+pin_project! {
+    /// Stream for [`Sampler::new`]: a source sampled at a fixed rate, with
+    /// a timeout per sample, a connection kept across reads, reconnects
+    /// with backoff, and [`Health`] counters.
+    ///
+    /// # How a sample is taken
+    ///
+    /// When a slot of the [`Schedule`] comes (on the sampler's [`Clock`]),
+    /// the sampler starts its sample:
+    ///
+    /// - **Connected**, it calls `read` with the connection, by value.
+    ///   The read hands it back with its result, or hands back `None` when
+    ///   the connection is broken: the next sample connects again, at
+    ///   once. So a connection that is not `Clone` (a `TcpStream`) lives
+    ///   from one read to the next, with no lock around it.
+    /// - **Not connected**, it calls `connect`, and then `read` with the
+    ///   new connection, both within the sample. A connect that fails
+    ///   gives [`Outcome::ConnectFailed`], and the next try waits for the
+    ///   [`Backoff`]: until then, each slot gives
+    ///   [`Outcome::Disconnected`] at its time, with no try. Every slot
+    ///   gets its sample, and connects are tried only on slots, so a
+    ///   source that is down is tried no more often than it is sampled.
+    ///
+    /// A sample has a deadline: its start plus the
+    /// [timeout](Sampler::timeout), and never past the next slot's due
+    /// time while that is still ahead. A connect or read that has not
+    /// finished by then is dropped, and the connection with it, and the
+    /// sample is [`Outcome::TimedOut`]: a read that hangs never delays
+    /// the next sample. The deadline is checked before each poll of the
+    /// connect or read, so neither is polled at or after it.
+    ///
+    /// Slots that passed while the sampler was not polled (a slow
+    /// consumer) follow the schedule's [`Missed`](super::Missed) policy;
+    /// with `Skip`, one [`Outcome::Skipped`] sample reports them before
+    /// the next sample. Every slot is so reported, in order.
+    ///
+    /// The stream never ends (like [`Ticks`](super::Ticks)); once no slot
+    /// is ever due again, it stays pending. It is a `Stream` like any
+    /// other source: `Gather` drives it, and
+    /// `filter_map(|s| future::ready(s.ok()))` keeps the readings.
+    ///
+    /// # Cancel safety
+    ///
+    /// A sample is taken from the sampler only when it is yielded:
+    /// dropping a `next()` future loses nothing, and the connect, read or
+    /// sleep in flight stays with the sampler. Dropping the sampler drops
+    /// them at once, the connection (held by the read in flight, or by the
+    /// sampler between reads) included.
+    ///
+    /// # Panics
+    ///
+    /// A panic in `connect`, `read` or their futures propagates to the
+    /// caller of `poll_next`; the sampler should not be polled again.
+    ///
+    /// # Examples
+    ///
+    /// See [`Sampler::new`].
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Sampler<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut> {
+        schedule: Schedule,
+        clock: C,
+        connect: Connect,
+        read: Read,
+        timeout: Option<Duration>,
+        backoff: Backoff,
+        // The generator's state, for the backoff's jitter.
+        random: u64,
+        // Held between reads; moved into the read in flight.
+        conn: Option<Conn>,
+        // Failed connects in a row.
+        failures: u32,
+        // No connect before this time.
+        retry_at: Option<Duration>,
+        health: Health,
+        // The slot whose sample is next or in flight.
+        tick: Option<Tick>,
+        // When the sample in flight started.
+        started: Duration,
+        // A sleep until the next slot, or until the deadline of the sample
+        // in flight.
+        #[pin]
+        sleep: Option<C::Sleep>,
+        #[pin]
+        connecting: Option<ConnectFut>,
+        #[pin]
+        reading: Option<ReadFut>,
+    }
+}
+
+impl<C, Conn, Connect, ConnectFut, Read, ReadFut, T, E>
+    Sampler<C, Conn, Connect, ConnectFut, Read, ReadFut>
+where
+    C: Clock,
+    Connect: FnMut() -> ConnectFut,
+    ConnectFut: Future<Output = Result<Conn, E>>,
+    Read: FnMut(Conn) -> ReadFut,
+    ReadFut: Future<Output = (Option<Conn>, Result<T, E>)>,
+{
+    /// A source sampled on `schedule`, on `clock`: `connect` opens a
+    /// connection, `read` takes it, reads once, and hands it back (or
+    /// `None` if it broke) with the result.
+    ///
+    /// The timeout is the period, and the backoff [`Backoff::default`],
+    /// until set; the jitter's generator is seeded with the schedule's
+    /// first due time, so sources spread by
+    /// [`phase_from_key`](Schedule::phase_from_key) also back off apart.
+    ///
+    /// A source with no connection to keep takes `|| async { Ok(()) }`
+    /// as `connect`, and hands back `Some(())`.
+    ///
+    /// # Examples
+    ///
+    /// A sensor read every second over a connection, here a counter that
+    /// breaks at the third read:
+    ///
+    /// ```
+    /// use confluo::sample::{Outcome, Period, Sampler, Schedule};
+    /// use confluo::time::ManualClock;
+    /// use futures::{FutureExt, StreamExt};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let mut opened = 0;
+    /// let sampler = Sampler::new(
+    ///     Schedule::every(Period::new(Duration::from_secs(1)).unwrap()),
+    ///     clock.clone(),
+    ///     move || {
+    ///         opened += 1;
+    ///         let conn = (opened, 0);
+    ///         async move { Ok::<_, &str>(conn) }
+    ///     },
+    ///     |(id, reads): (u32, u32)| async move {
+    ///         if reads == 2 {
+    ///             (None, Err("connection reset")) // broken: reconnect
+    ///         } else {
+    ///             (Some((id, reads + 1)), Ok(format!("conn {id}, read {reads}")))
+    ///         }
+    ///     },
+    /// );
+    /// let mut sampler = Box::pin(sampler);
+    /// let mut seen = Vec::new();
+    /// for _ in 0..5 {
+    ///     let sample = sampler.next().now_or_never().flatten().unwrap();
+    ///     println!("{} at {:?}: {:?}", sample.seq, sample.due, sample.outcome);
+    ///     seen.push(sample.outcome);
+    ///     clock.advance(Duration::from_secs(1));
+    /// }
+    /// assert_eq!(seen[2], Outcome::Err("connection reset"));
+    /// assert_eq!(seen[3], Outcome::Ok("conn 2, read 0".to_string()));
+    /// assert_eq!(sampler.health().ok, 4);
+    /// ```
+    pub fn new(
+        schedule: Schedule,
+        clock: C,
+        connect: Connect,
+        read: Read,
+    ) -> Sampler<C, Conn, Connect, ConnectFut, Read, ReadFut> {
+        let seed = schedule.due().map_or(0, |due| due.as_nanos() as u64);
+        Sampler {
+            schedule,
+            clock,
+            connect,
+            read,
+            timeout: None,
+            backoff: Backoff::default(),
+            random: seed,
+            conn: None,
+            failures: 0,
+            retry_at: None,
+            health: Health::default(),
+            tick: None,
+            started: Duration::ZERO,
+            sleep: None,
+            connecting: None,
+            reading: None,
+        }
+    }
+}
+
+impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
+    Sampler<C, Conn, Connect, ConnectFut, Read, ReadFut>
+{
+    /// Sets how long a sample may take, its connect included, before it
+    /// is cut; the period by default. The deadline never lies past the
+    /// next slot's due time, so a timeout longer than the period acts as
+    /// the period (except for slots fired late, when the next one is due
+    /// already). A zero timeout cuts every sample before its first poll.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::sample::{Period, Sampler, Schedule};
+    /// use confluo::time::ManualClock;
+    /// use std::time::Duration;
+    ///
+    /// let sampler = Sampler::new(
+    ///     Schedule::every(Period::new(Duration::from_secs(10)).unwrap()),
+    ///     ManualClock::new(),
+    ///     || async { Ok::<(), ()>(()) },
+    ///     |()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// );
+    /// assert_eq!(sampler.timeout(Duration::from_secs(2)).get_timeout(), Duration::from_secs(2));
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The timeout of each sample.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::sample::{Period, Sampler, Schedule};
+    /// use confluo::time::ManualClock;
+    /// use std::time::Duration;
+    ///
+    /// let sampler = Sampler::new(
+    ///     Schedule::every(Period::new(Duration::from_secs(10)).unwrap()),
+    ///     ManualClock::new(),
+    ///     || async { Ok::<(), ()>(()) },
+    ///     |()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// );
+    /// assert_eq!(sampler.get_timeout(), Duration::from_secs(10)); // the period
+    /// ```
+    pub fn get_timeout(&self) -> Duration {
+        self.timeout.unwrap_or_else(|| self.schedule.period().get())
+    }
+
+    /// Sets the backoff between failed connects; [`Backoff::default`]
+    /// until set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::sample::{Backoff, Period, Sampler, Schedule};
+    /// use confluo::time::ManualClock;
+    /// use std::time::Duration;
+    ///
+    /// let sampler = Sampler::new(
+    ///     Schedule::every(Period::new(Duration::from_secs(1)).unwrap()),
+    ///     ManualClock::new(),
+    ///     || async { Ok::<(), ()>(()) },
+    ///     |()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// )
+    /// .backoff(Backoff { max: Duration::from_secs(30), ..Backoff::default() });
+    /// # drop(sampler);
+    /// ```
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Seeds the generator of the backoff's jitter with `seed`: the same
+    /// seed, the same waits.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::sample::{Period, Sampler, Schedule};
+    /// use confluo::time::ManualClock;
+    /// use std::time::Duration;
+    ///
+    /// let sampler = Sampler::new(
+    ///     Schedule::every(Period::new(Duration::from_secs(1)).unwrap()),
+    ///     ManualClock::new(),
+    ///     || async { Ok::<(), ()>(()) },
+    ///     |()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// )
+    /// .seed(42);
+    /// # drop(sampler);
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.random = seed;
+        self
+    }
+
+    /// The source's health so far: a copy of its counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::sample::{Period, Sampler, Schedule};
+    /// use confluo::time::ManualClock;
+    /// use futures::{FutureExt, StreamExt};
+    /// use std::time::Duration;
+    ///
+    /// let mut sampler = Box::pin(Sampler::new(
+    ///     Schedule::every(Period::new(Duration::from_secs(1)).unwrap()),
+    ///     ManualClock::new(),
+    ///     || async { Ok::<(), ()>(()) },
+    ///     |()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// ));
+    /// assert!(!sampler.health().is_up());
+    /// sampler.next().now_or_never();
+    /// assert!(sampler.health().is_up());
+    /// ```
+    pub fn health(&self) -> Health {
+        self.health
+    }
+
+    /// Whether the sampler holds a connection between reads (during a
+    /// read, the read holds it, and this is `false`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::sample::{Period, Sampler, Schedule};
+    /// use confluo::time::ManualClock;
+    /// use futures::{FutureExt, StreamExt};
+    /// use std::time::Duration;
+    ///
+    /// let mut sampler = Box::pin(Sampler::new(
+    ///     Schedule::every(Period::new(Duration::from_secs(1)).unwrap()),
+    ///     ManualClock::new(),
+    ///     || async { Ok::<(), ()>(()) },
+    ///     |()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// ));
+    /// assert!(!sampler.is_connected());
+    /// sampler.next().now_or_never();
+    /// assert!(sampler.is_connected());
+    /// ```
+    pub fn is_connected(&self) -> bool {
+        self.conn.is_some()
+    }
+
+    /// When the next connect may be tried, after failed connects: `None`
+    /// when it may be tried at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::sample::{Backoff, Outcome, Period, Sampler, Schedule};
+    /// use confluo::time::ManualClock;
+    /// use futures::{FutureExt, StreamExt};
+    /// use std::time::Duration;
+    ///
+    /// let s = Duration::from_secs;
+    /// let sampler = Sampler::new(
+    ///     Schedule::every(Period::new(s(1)).unwrap()),
+    ///     ManualClock::new(),
+    ///     || async { Err::<(), _>("refused") },
+    ///     |()| async { (Some(()), Ok::<u8, _>(1)) },
+    /// )
+    /// .backoff(Backoff { first: s(5), jitter: 0, ..Backoff::default() });
+    /// let mut sampler = Box::pin(sampler);
+    /// let sample = sampler.next().now_or_never().flatten().unwrap();
+    /// assert_eq!(sample.outcome, Outcome::ConnectFailed("refused"));
+    /// assert_eq!(sampler.retry_at(), Some(s(5)));
+    /// ```
+    pub fn retry_at(&self) -> Option<Duration> {
+        self.retry_at
+    }
+
+    /// The schedule, as it stands: [`due`](Schedule::due) is when the
+    /// next slot is due.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::sample::{Period, Sampler, Schedule};
+    /// use confluo::time::ManualClock;
+    /// use std::time::Duration;
+    ///
+    /// let sampler = Sampler::new(
+    ///     Schedule::every(Period::new(Duration::from_secs(1)).unwrap()).phase(Duration::from_millis(300)),
+    ///     ManualClock::new(),
+    ///     || async { Ok::<(), ()>(()) },
+    ///     |()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// );
+    /// assert_eq!(sampler.schedule().due(), Some(Duration::from_millis(300)));
+    /// ```
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// The clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::sample::{Period, Sampler, Schedule};
+    /// use confluo::time::{Clock, ManualClock};
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let sampler = Sampler::new(
+    ///     Schedule::every(Period::new(Duration::from_secs(1)).unwrap()),
+    ///     &clock,
+    ///     || async { Ok::<(), ()>(()) },
+    ///     |()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// );
+    /// clock.advance(Duration::from_secs(3));
+    /// assert_eq!(sampler.clock().now(), Duration::from_secs(3));
+    /// ```
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+}
+
+impl<C, Conn, Connect, ConnectFut, Read, ReadFut, T, E> Stream
+    for Sampler<C, Conn, Connect, ConnectFut, Read, ReadFut>
+where
+    C: Clock,
+    Connect: FnMut() -> ConnectFut,
+    ConnectFut: Future<Output = Result<Conn, E>>,
+    Read: FnMut(Conn) -> ReadFut,
+    ReadFut: Future<Output = (Option<Conn>, Result<T, E>)>,
+{
+    type Item = Sample<T, E>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Sample<T, E>>> {
+        let mut this = self.project();
+        let mut rounds = 0;
+        loop {
+            let in_flight = this.connecting.is_some() || this.reading.is_some();
+            if in_flight {
+                // The deadline first: nothing is polled at or after it.
+                if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
+                    if sleep.poll(cx).is_ready() {
+                        this.sleep.set(None);
+                        let connecting = this.connecting.is_some();
+                        this.connecting.set(None);
+                        this.reading.set(None);
+                        let now = this.clock.now();
+                        if connecting {
+                            failed_connect(
+                                this.backoff,
+                                this.random,
+                                this.failures,
+                                this.retry_at,
+                                now,
+                            );
+                        }
+                        return finish(
+                            this.tick,
+                            this.health,
+                            *this.started,
+                            now,
+                            Outcome::TimedOut,
+                        );
+                    }
+                }
+            }
+            if let Some(connect) = this.connecting.as_mut().as_pin_mut() {
+                let result = core::task::ready!(connect.poll(cx));
+                this.connecting.set(None);
+                match result {
+                    Ok(conn) => {
+                        *this.failures = 0;
+                        *this.retry_at = None;
+                        this.reading.set(Some((this.read)(conn)));
+                    }
+                    Err(error) => {
+                        this.sleep.set(None);
+                        let now = this.clock.now();
+                        failed_connect(
+                            this.backoff,
+                            this.random,
+                            this.failures,
+                            this.retry_at,
+                            now,
+                        );
+                        let outcome = Outcome::ConnectFailed(error);
+                        return finish(this.tick, this.health, *this.started, now, outcome);
+                    }
+                }
+            }
+            if let Some(read) = this.reading.as_mut().as_pin_mut() {
+                let (conn, result) = core::task::ready!(read.poll(cx));
+                this.reading.set(None);
+                this.sleep.set(None);
+                *this.conn = conn;
+                let outcome = match result {
+                    Ok(value) => Outcome::Ok(value),
+                    Err(error) => Outcome::Err(error),
+                };
+                let now = this.clock.now();
+                return finish(this.tick, this.health, *this.started, now, outcome);
+            }
+
+            // Nothing in flight: start the sample of the slot at hand, or
+            // wait for the next slot.
+            if this.tick.is_none() {
+                if rounds == ROUNDS {
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
+                rounds += 1;
+                let due = match this.schedule.due() {
+                    Some(due) => due,
+                    None => {
+                        this.sleep.set(None);
+                        return Poll::Pending;
+                    }
+                };
+                if this.sleep.is_none() {
+                    this.sleep.set(Some(this.clock.sleep_until(due)));
+                }
+                if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
+                    core::task::ready!(sleep.poll(cx));
+                }
+                this.sleep.set(None);
+                let now = this.clock.now();
+                let tick = match this.schedule.tick(now) {
+                    Some(tick) => tick,
+                    // The clock went back, or the slots were skipped.
+                    None => continue,
+                };
+                *this.tick = Some(tick);
+                if tick.skipped > 0 {
+                    return Poll::Ready(Some(skipped(this.schedule, this.health, tick, now)));
+                }
+            }
+            let now = this.clock.now();
+            *this.started = now;
+            if this.conn.is_none() && this.retry_at.is_some_and(|at| now < at) {
+                return finish(this.tick, this.health, now, now, Outcome::Disconnected);
+            }
+            let timeout = this.timeout.unwrap_or_else(|| this.schedule.period().get());
+            let mut deadline = now.saturating_add(timeout);
+            if let Some(next) = this.schedule.due() {
+                if next > now {
+                    deadline = deadline.min(next);
+                }
+            }
+            this.sleep.set(Some(this.clock.sleep_until(deadline)));
+            match this.conn.take() {
+                Some(conn) => this.reading.set(Some((this.read)(conn))),
+                None => this.connecting.set(Some((this.connect)())),
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, None)
+    }
+}
+
+/// Counts a failed connect at `now`, and sets when the next may be tried.
+fn failed_connect(
+    backoff: &Backoff,
+    random: &mut u64,
+    failures: &mut u32,
+    retry_at: &mut Option<Duration>,
+    now: Duration,
+) {
+    *failures = failures.saturating_add(1);
+    let wait = backoff.jittered(*failures, split_mix(random));
+    *retry_at = Some(now.saturating_add(wait));
+}
+
+/// The sample of the slot at hand, counted; the slot is done.
+fn finish<T, E>(
+    tick: &mut Option<Tick>,
+    health: &mut Health,
+    started: Duration,
+    now: Duration,
+    outcome: Outcome<T, E>,
+) -> Poll<Option<Sample<T, E>>> {
+    let took = now.saturating_sub(started);
+    health.record(&outcome, took);
+    let tick = tick.take();
+    let (seq, due, late) = tick.map_or((0, Duration::ZERO, Duration::ZERO), |t| {
+        (t.seq, t.due, t.late)
+    });
+    Poll::Ready(Some(Sample {
+        seq,
+        due,
+        late,
+        took,
+        outcome,
+    }))
+}
+
+/// The sample that reports the slots skipped before `tick`, fired at
+/// `now`.
+fn skipped<T, E>(
+    schedule: &Schedule,
+    health: &mut Health,
+    tick: Tick,
+    now: Duration,
+) -> Sample<T, E> {
+    let slots = tick.skipped;
+    let period = schedule.period().get();
+    // The skipped slots lie on the grid just before the tick's; the first
+    // of them is due at or after zero.
+    let back = period.as_nanos().saturating_mul(u128::from(slots));
+    let due = tick.due.as_nanos().saturating_sub(back);
+    let due = Duration::new(
+        u64::try_from(due / 1_000_000_000).unwrap_or(u64::MAX),
+        (due % 1_000_000_000) as u32,
+    );
+    let outcome = Outcome::Skipped { slots };
+    health.record(&outcome, Duration::ZERO);
+    Sample {
+        seq: tick.seq.saturating_sub(slots),
+        due,
+        late: now.saturating_sub(due),
+        took: Duration::ZERO,
+        outcome,
+    }
+}
+
+impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut> FusedStream
+    for Sampler<C, Conn, Connect, ConnectFut, Read, ReadFut>
+where
+    Self: Stream,
+{
+    /// Never: the stream does not end.
+    fn is_terminated(&self) -> bool {
+        false
+    }
+}
+
+impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut> fmt::Debug
+    for Sampler<C, Conn, Connect, ConnectFut, Read, ReadFut>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sampler")
+            .field("schedule", &self.schedule)
+            .field("timeout", &self.get_timeout())
+            .field("backoff", &self.backoff)
+            .field("health", &self.health)
+            .field("connected", &self.conn.is_some())
+            .field("connecting", &self.connecting.is_some())
+            .field("reading", &self.reading.is_some())
+            .field("retry_at", &self.retry_at)
+            .finish_non_exhaustive()
+    }
+}
