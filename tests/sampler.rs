@@ -16,6 +16,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use common::CountingWaker;
+use confluo::gather;
 use confluo::sample::{Backoff, Outcome, Period, Sample, Sampler, Schedule};
 use confluo::time::{Clock, ManualClock, ManualSleep};
 use futures_core::stream::{FusedStream, Stream};
@@ -134,7 +135,11 @@ struct Rig {
 
 impl Rig {
     fn new(schedule: Schedule) -> (Rig, Sampled) {
-        let clock = ManualClock::new();
+        Rig::on(ManualClock::new(), schedule)
+    }
+
+    /// A rig on `clock`, shared with others.
+    fn on(clock: ManualClock, schedule: Schedule) -> (Rig, Sampled) {
         let counts = Arc::new(Counts::default());
         let connects = Arc::new(Mutex::new(VecDeque::new()));
         let reads = Arc::new(Mutex::new(VecDeque::new()));
@@ -537,4 +542,47 @@ fn a_panicking_read_propagates() {
     let panicked = catch_unwind(AssertUnwindSafe(|| rig.poll(&mut sampler)));
     let message = *panicked.unwrap_err().downcast::<&str>().unwrap();
     assert_eq!(message, "the sensor's driver panicked");
+}
+
+#[test]
+fn gather_drives_samplers_like_any_other_source() {
+    // Three sources every 100 ms, at phases 0, 30 and 60 ms, on one clock:
+    // each sample comes at its time, woken by the clock alone.
+    let clock = ManualClock::new();
+    let sources = (0..3u64).map(|key| {
+        let (rig, sampler) = Rig::on(clock.clone(), every(ms(100)).phase(ms(30 * key)));
+        rig.reads(&[Read::Ok(0), Read::Err("busy"), Read::Ok(2)]);
+        futures::StreamExt::map(sampler, move |s| (key, s.seq, s.due, s.outcome))
+    });
+    let mut gathered = gather(sources);
+    let (wakes, waker) = CountingWaker::new();
+    let mut cx = Context::from_waker(&waker);
+    let mut seen = Vec::new();
+    for step in 0..30u32 {
+        clock.advance_to(ms(10) * step);
+        while let Poll::Ready(Some(item)) = Pin::new(&mut gathered).poll_next(&mut cx) {
+            seen.push(item);
+        }
+    }
+    let expected: Vec<_> = (0..3u64)
+        .flat_map(|seq| {
+            let outcome = [Outcome::Ok(0), Outcome::Err("busy"), Outcome::Ok(2)][seq as usize];
+            (0..3u64).map(move |key| (key, seq, ms(100 * seq + 30 * key), outcome))
+        })
+        .collect();
+    assert_eq!(seen, expected);
+    assert!(wakes.wakes() >= 8); // every sample after the first three, woken
+}
+
+#[test]
+fn a_sampler_of_send_parts_is_send_and_can_be_spawned() {
+    fn send<T: Send>(_: &T) {}
+    let sampler = Sampler::new(
+        every(ms(100)),
+        ManualClock::new(),
+        || async { Ok::<u8, &str>(0) },
+        |conn: u8| async move { (Some(conn), Ok::<u8, &str>(conn)) },
+    );
+    send(&sampler);
+    assert!(format!("{sampler:?}").starts_with("Sampler {"));
 }
