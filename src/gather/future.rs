@@ -147,6 +147,7 @@ pub struct GatherAll<F: Future> {
 /// assert_eq!(readings, [100, 200, 300]);
 /// # });
 /// ```
+#[doc(alias = "join_all")]
 pub fn gather_all<I>(futures: I) -> GatherAll<I::Item>
 where
     I: IntoIterator,
@@ -222,6 +223,7 @@ pub struct TryGatherAll<F: Future> {
 /// assert_eq!(try_gather_all((0..4).map(read)).await, Err("sensor 2 offline".into()));
 /// # });
 /// ```
+#[doc(alias = "try_join_all")]
 pub fn try_gather_all<I, T, E>(futures: I) -> TryGatherAll<I::Item>
 where
     I: IntoIterator,

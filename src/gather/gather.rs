@@ -107,6 +107,9 @@ use crate::sync::Arc;
 /// assert_eq!(readings, [0, 1, 10, 11, 20, 21]);
 /// # });
 /// ```
+#[doc(alias = "select_all")]
+#[doc(alias = "merge")]
+#[doc(alias = "StreamMap")]
 #[must_use = "streams do nothing unless polled"]
 pub struct Gather<S> {
     pub(super) slots: Slots<S>,
