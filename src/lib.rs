@@ -148,7 +148,8 @@ struct ReadmeDoctests;
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use bridge::{
-    bridge, Bridge, Consumer, Producer, Pumped, Router, SendError, Stats, TrySendError,
+    bridge, Bridge, Consumer, Producer, Pumped, RecvTimeoutError, Router, SendError, Stats,
+    TryRecvError, TrySendError,
 };
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]

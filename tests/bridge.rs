@@ -13,7 +13,7 @@ use std::thread;
 
 use common::{poll_future, Counters, CountingWaker, Repeat};
 use confluo::{Bridge, Pumped};
-use futures::stream::{self, StreamExt as _};
+use futures::stream;
 
 fn nz(n: usize) -> NonZeroUsize {
     NonZeroUsize::new(n).unwrap()
@@ -216,7 +216,7 @@ impl<S: futures_core::Stream + Unpin> futures_core::Stream for DropCount<S> {
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<S::Item>> {
-        self.0.poll_next_unpin(cx)
+        futures::StreamExt::poll_next_unpin(&mut self.0, cx)
     }
 }
 

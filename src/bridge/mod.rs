@@ -4,7 +4,10 @@
 mod consumer;
 #[cfg(all(test, confluo_loom))]
 mod model;
+#[cfg(feature = "std")]
+mod park;
 mod producer;
+mod recv_error;
 mod room;
 mod router;
 mod stats;
@@ -18,6 +21,7 @@ use room::Room;
 
 pub use consumer::Consumer;
 pub use producer::{Producer, Pumped, SendError, TrySendError};
+pub use recv_error::{RecvTimeoutError, TryRecvError};
 pub use router::Router;
 pub use stats::Stats;
 
@@ -65,6 +69,20 @@ impl<T> Shared<T> {
         }
     }
 
+    /// Records in the bridge, as `Stats::depth` counts them.
+    fn len(&self) -> usize {
+        usize::try_from(self.stats.snapshot().depth()).unwrap_or(usize::MAX)
+    }
+
+    /// An end closed the channel (`now`: this call did): wakes the waiters
+    /// of a batching bridge's room, to see it. Returns `now`.
+    fn close(&self, now: bool) -> bool {
+        if let Some(room) = &self.room {
+            room.closed();
+        }
+        now
+    }
+
     /// A consumer comes.
     fn consumer_came(&self) {
         self.consumers.fetch_add(1, Ordering::Relaxed);
@@ -89,10 +107,11 @@ impl<T> Shared<T> {
 ///
 /// # Ending
 ///
-/// When every producer is gone (dropped, or its pump ended), consumers drain
-/// what is left and then end: the closing is the sentinel, so they need not
-/// know how many records will come. When every consumer is gone, producers
-/// fail at once, and a pump drops its stream; records still in the bridge
+/// When every producer is gone (dropped, or its pump ended), or an end
+/// closed the bridge ([`Producer::close`], [`Consumer::close`]), consumers
+/// drain what is left and then end: the closing is the sentinel, so they need not
+/// know how many records will come. When every consumer is gone, or an end
+/// closed the bridge, producers fail at once, and a pump drops its stream; records still in the bridge
 /// then are dropped with it, never received ([`Stats::depth`] counts them).
 /// A consumer that goes while others stay hands the rest of its batch back
 /// to them, and so consumers end only once no consumer holds records of a

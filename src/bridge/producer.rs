@@ -102,7 +102,8 @@ impl<T> Pumped<T> {
     }
 }
 
-/// Why a send failed: every consumer is gone. Holds the record.
+/// Why a send failed: the bridge is closed (every consumer is gone, or an
+/// end closed it). Holds the record.
 ///
 /// # Examples
 ///
@@ -110,7 +111,7 @@ impl<T> Pumped<T> {
 /// let (producer, consumer) = confluo::bridge(std::num::NonZeroUsize::MIN);
 /// drop(consumer);
 /// let error = producer.try_send("late").unwrap_err();
-/// assert_eq!(error.to_string(), "sending into a bridge with no consumer");
+/// assert_eq!(error.to_string(), "sending into a closed bridge");
 /// assert_eq!(error.into_inner(), "late");
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -138,7 +139,7 @@ impl<T> fmt::Debug for SendError<T> {
 
 impl<T> fmt::Display for SendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("sending into a bridge with no consumer")
+        f.write_str("sending into a closed bridge")
     }
 }
 
@@ -160,7 +161,7 @@ impl<T> std::error::Error for SendError<T> {}
 pub enum TrySendError<T> {
     /// The bridge holds its capacity; try again after a consumer took some.
     Full(T),
-    /// Every consumer is gone.
+    /// The bridge is closed: every consumer is gone, or an end closed it.
     Closed(T),
 }
 
@@ -177,6 +178,32 @@ impl<T> TrySendError<T> {
             TrySendError::Full(record) | TrySendError::Closed(record) => record,
         }
     }
+
+    /// Whether the bridge was full: trying again later may succeed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (producer, _consumer) = confluo::bridge(std::num::NonZeroUsize::MIN);
+    /// producer.try_send(1).unwrap();
+    /// assert!(producer.try_send(2).unwrap_err().is_full());
+    /// ```
+    pub fn is_full(&self) -> bool {
+        matches!(self, TrySendError::Full(_))
+    }
+
+    /// Whether the bridge was closed: every later send fails too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (producer, consumer) = confluo::bridge(std::num::NonZeroUsize::MIN);
+    /// drop(consumer);
+    /// assert!(producer.try_send(1).unwrap_err().is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        matches!(self, TrySendError::Closed(_))
+    }
 }
 
 impl<T> fmt::Debug for TrySendError<T> {
@@ -192,7 +219,7 @@ impl<T> fmt::Display for TrySendError<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TrySendError::Full(_) => f.write_str("sending into a full bridge"),
-            TrySendError::Closed(_) => f.write_str("sending into a bridge with no consumer"),
+            TrySendError::Closed(_) => f.write_str("sending into a closed bridge"),
         }
     }
 }
@@ -234,11 +261,78 @@ impl<T> Producer<T> {
         self.shared.stats.snapshot()
     }
 
+    /// Records in the bridge now, as [`Stats::depth`] counts them: sent and
+    /// not yet received, the records of a batch a consumer holds included.
+    /// A snapshot: other ends may change it at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (producer, mut consumer) = confluo::bridge(std::num::NonZeroUsize::new(4).unwrap());
+    /// producer.try_send(1).unwrap();
+    /// producer.try_send(2).unwrap();
+    /// assert_eq!(producer.len(), 2);
+    /// consumer.next();
+    /// assert_eq!(producer.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.shared.len()
+    }
+
+    /// Whether the bridge holds no record now ([`len`](Producer::len) is 0).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (producer, _consumer) = confluo::bridge(std::num::NonZeroUsize::MIN);
+    /// assert!(producer.is_empty());
+    /// producer.try_send(1).unwrap();
+    /// assert!(!producer.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Closes the bridge for every end, as if every producer were gone:
+    /// producers fail from now on (sends waiting for room too), and
+    /// consumers drain the records already in the bridge, then end. Returns
+    /// whether this call closed it (`false`: it was closed already).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (producer, consumer) = confluo::bridge(std::num::NonZeroUsize::new(4).unwrap());
+    /// let other = producer.clone();
+    /// producer.try_send(1).unwrap();
+    /// assert!(producer.close());
+    /// assert!(other.try_send(2).unwrap_err().is_closed());
+    /// assert_eq!(consumer.collect::<Vec<_>>(), [1]); // ends, though `other` lives
+    /// ```
+    pub fn close(&self) -> bool {
+        self.shared.close(self.sender.close())
+    }
+
+    /// Whether the bridge is closed: every consumer is gone, or an end
+    /// [closed](Producer::close) it. Sends fail then.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let (producer, consumer) = confluo::bridge::<u8>(std::num::NonZeroUsize::MIN);
+    /// assert!(!producer.is_closed());
+    /// consumer.close();
+    /// assert!(producer.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
     /// Sends one record, waiting while the bridge is full.
     ///
     /// # Errors
     ///
-    /// [`SendError`] with the record when every consumer is gone.
+    /// [`SendError`] with the record when the bridge is closed (every
+    /// consumer is gone, or an end closed it), also while it waits.
     ///
     /// # Cancel safety
     ///
@@ -275,7 +369,7 @@ impl<T> Producer<T> {
     /// # Errors
     ///
     /// [`TrySendError::Full`] when the bridge is full,
-    /// [`TrySendError::Closed`] when every consumer is gone.
+    /// [`TrySendError::Closed`] when the bridge is closed.
     ///
     /// # Examples
     ///

@@ -6,10 +6,15 @@
 //! room before it sends and never holds room across an await; a consumer
 //! gives room back once it has handed out every record of a message.
 
+use core::future::Future as _;
+use core::mem;
+use core::pin::Pin;
+use core::task::{ready, Context, Poll};
+
 use concurrent_queue::ConcurrentQueue;
-use event_listener::Event;
 #[cfg(feature = "std")]
 use event_listener::Listener as _;
+use event_listener::{Event, EventListener};
 
 use super::Message;
 use crate::sync::atomic::{fence, AtomicUsize, Ordering};
@@ -201,6 +206,46 @@ impl<T> Room<T> {
         }
     }
 
+    /// [`left`](Room::left) as a poll, for a consumer's `poll_next`: the
+    /// wait lives in `wait`, which the consumer keeps across polls (and
+    /// ends with [`stop_waiting`](Room::stop_waiting) when it goes).
+    pub(super) fn poll_left(
+        &self,
+        wait: &mut LeftWait,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Message<T>>> {
+        if !wait.counted {
+            self.free.waiting.fetch_add(1, Ordering::Relaxed);
+            wait.counted = true;
+        }
+        loop {
+            if let Some(listener) = wait.listener.as_mut() {
+                ready!(Pin::new(listener).poll(cx));
+                wait.listener = None;
+            }
+            let listener = self.freed.listen();
+            let left = match self.look_left() {
+                Left::Batch(message) => Some(message),
+                Left::Nothing => None,
+                Left::Held => {
+                    wait.listener = Some(listener);
+                    continue;
+                }
+            };
+            self.stop_waiting(wait);
+            return Poll::Ready(left);
+        }
+    }
+
+    /// Ends a wait of [`poll_left`](Room::poll_left): no longer counted,
+    /// no longer listening.
+    pub(super) fn stop_waiting(&self, wait: &mut LeftWait) {
+        wait.listener = None;
+        if mem::take(&mut wait.counted) {
+            self.free.waiting.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
     /// What is left after the channel closed, for a counted waiter after it
     /// began to listen (the fence is the one of
     /// [`take_waiting`](Room::take_waiting), against [`free_up`](Room::free_up)).
@@ -217,6 +262,14 @@ impl<T> Room<T> {
         }
         Left::Held
     }
+}
+
+/// A consumer's wait for records other consumers hold, kept across polls.
+#[derive(Default)]
+pub(super) struct LeftWait {
+    listener: Option<EventListener>,
+    /// Counted among the waiters.
+    counted: bool,
 }
 
 /// What a consumer finds after the channel closed and drained.

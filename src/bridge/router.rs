@@ -6,7 +6,7 @@ use core::pin::pin;
 
 use futures_core::Stream;
 
-use super::{Bridge, Consumer, Producer, Pumped, SendError};
+use super::{Bridge, Consumer, Producer, Pumped, SendError, Stats};
 
 /// Routes records by key to one of several bridges, each with consumers of
 /// its own, so that all records of one key reach one consumer in order.
@@ -20,6 +20,9 @@ use super::{Bridge, Consumer, Producer, Pumped, SendError};
 ///
 /// A full partition makes the router wait, and so holds back records for the
 /// other partitions too: partitions move at the pace of the slowest one.
+///
+/// Cloning gives another router to the same partitions (its producers
+/// cloned): a partition's consumers end when every router is gone.
 ///
 /// # Examples
 ///
@@ -67,7 +70,43 @@ impl Bridge {
     }
 }
 
+impl<T> Clone for Router<T> {
+    fn clone(&self) -> Self {
+        Router {
+            partitions: self.partitions.clone(),
+        }
+    }
+}
+
 impl<T> Router<T> {
+    /// What the partitions have seen so far, summed: records sent, received
+    /// and in the partitions now, waits for room; the high-water mark is the
+    /// sum of each partition's, an upper bound of how deep they were at
+    /// once. A partition's own counters are its consumers'
+    /// [`Consumer::stats`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Bridge;
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (router, consumers) = Bridge::new(NonZeroUsize::new(4).unwrap())
+    ///     .partitioned(NonZeroUsize::new(2).unwrap());
+    /// let pump = router.clone().pump_by(futures::stream::iter([1, 2, 3]), |&n| n);
+    /// smol::block_on(pump);
+    /// assert_eq!(consumers[1].stats().sent(), 2); // 1 and 3
+    /// let stats = router.stats();
+    /// assert_eq!((stats.sent(), stats.depth()), (3, 3));
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.partitions
+            .iter()
+            .map(Producer::stats)
+            .reduce(Stats::add)
+            .expect("a router has a partition at least")
+    }
+
     /// How many partitions there are.
     ///
     /// # Examples

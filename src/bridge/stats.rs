@@ -78,7 +78,9 @@ impl Counters {
 
 /// What a bridge has seen so far: a snapshot, from
 /// [`Producer::stats`](super::Producer::stats) or
-/// [`Consumer::stats`](super::Consumer::stats).
+/// [`Consumer::stats`](super::Consumer::stats); or what the bridges of a
+/// [`Router`](super::Router) have seen together, from
+/// [`Router::stats`](super::Router::stats).
 ///
 /// On targets without 64-bit atomics the counts are 32 bits wide: `sent`,
 /// `received` and `full_waits` wrap at 2³², and the depth stays right across
@@ -104,6 +106,17 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// The counts of two bridges together: sums, the high-water marks too
+    /// (an upper bound of how deep both were at once).
+    pub(super) fn add(self, other: Stats) -> Stats {
+        Stats {
+            sent: self.sent.wrapping_add(other.sent),
+            received: self.received.wrapping_add(other.received),
+            peak_depth: self.peak_depth.saturating_add(other.peak_depth),
+            full_waits: self.full_waits.wrapping_add(other.full_waits),
+        }
+    }
+
     /// Records sent into the bridge.
     ///
     /// # Examples
