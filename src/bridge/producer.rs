@@ -76,7 +76,9 @@ pub enum Pumped<T> {
         /// Records forwarded into the bridge.
         forwarded: u64,
     },
-    /// Every consumer went away; the stream was dropped at once.
+    /// Every consumer went away, or an end closed the bridge
+    /// ([`Producer::close`], [`Consumer::close`](super::Consumer::close));
+    /// the stream was dropped at once.
     ConsumersGone {
         /// Records forwarded into the bridge before that.
         forwarded: u64,
@@ -410,8 +412,8 @@ impl<T> Producer<T> {
     }
 
     /// Forwards every item of `stream` into the bridge, then ends; or ends at
-    /// once when every consumer is gone, dropping the stream (and so
-    /// releasing the sources behind it).
+    /// once when every consumer is gone or the bridge was closed, dropping
+    /// the stream (and so releasing the sources behind it).
     ///
     /// While the bridge is full the pump waits and does not poll the stream:
     /// a `Gather` behind it stops reading its sources. The pump owns this
