@@ -83,9 +83,11 @@
 //! all the same.
 //!
 //! Cancel safety of the public futures: `Producer::send` and `Router::send`
-//! drop their record if dropped; `Consumer::recv` loses nothing, also with a
-//! batch in hand (a consumer dropped with a batch in hand gives it back to
-//! the others, which end only once no consumer holds records of a batch);
+//! drop their record if dropped; `Consumer::recv`, `Consumer::recv_timeout`
+//! and the `Consumer`'s `Stream` lose nothing, also with a batch in hand (a
+//! consumer dropped with a batch in hand, or that calls `release`, gives it
+//! back to the others, which end only once no consumer holds records of a
+//! batch);
 //! `Producer::pump` and `Router::pump_by` drop their stream and the batch in
 //! hand, records already sent stay in the bridge; [`gather_all()`] and
 //! [`try_gather_all()`] drop the futures still running; `Guarded::close`

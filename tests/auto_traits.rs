@@ -130,7 +130,8 @@ fn sources_guards_and_the_bridge_are_send_and_sync_when_their_parts_are() {
     assert_eq!(traits!(FromBlocking<u8>), (true, true, true));
     let _ = Sensor::new(0, Default::default());
     assert_eq!(traits!(confluo::Producer<u8>), (true, true, true));
-    // The channel receiver inside is `!Unpin`; the blocking iterator needs no pin.
-    assert_eq!(traits!(confluo::Consumer<u8>), (true, true, false));
+    // The channel's receiver is boxed: a consumer is `Unpin`, a stream to
+    // poll as it is.
+    assert_eq!(traits!(confluo::Consumer<u8>), (true, true, true));
     assert_eq!(traits!(confluo::Producer<Rc<u8>>), (false, false, true));
 }
