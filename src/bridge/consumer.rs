@@ -5,7 +5,7 @@ use core::mem;
 use core::pin::Pin;
 use core::task::{ready, Context, Poll};
 #[cfg(feature = "std")]
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_channel::{Receiver, TryRecvError as ChannelError, WeakSender};
 use futures_core::stream::{FusedStream, Stream};
@@ -359,13 +359,12 @@ impl<T> Consumer<T> {
     #[cfg(feature = "std")]
     #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     pub fn recv_timeout(&mut self, timeout: Duration) -> Result<T, RecvTimeoutError> {
-        use super::park::block_until;
+        use super::park::{block_until, deadline_after};
 
         if let Some(record) = self.next_in_hand() {
             return Ok(record);
         }
-        // A timeout too long to add is no deadline.
-        let deadline = Instant::now().checked_add(timeout);
+        let deadline = deadline_after(timeout);
         let message = match block_until(self.receiver.recv(), deadline) {
             None => return Err(RecvTimeoutError::Timeout),
             Some(Ok(message)) => Some(message),

@@ -1,5 +1,6 @@
 //! Blocking the thread on a future, up to a deadline: how a blocking
-//! consumer waits with a timeout.
+//! consumer waits with a timeout. The one place the crate reads a clock of
+//! its own: the wall clock a caller of `Consumer::recv_timeout` asks for.
 
 use core::future::Future;
 use core::pin::pin;
@@ -7,7 +8,13 @@ use core::task::{Context, Poll, Waker};
 use std::sync::Arc;
 use std::task::Wake;
 use std::thread::{self, Thread};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The instant `timeout` from now, or `None` (no deadline) if it is too
+/// far to represent.
+pub(super) fn deadline_after(timeout: Duration) -> Option<Instant> {
+    Instant::now().checked_add(timeout)
+}
 
 /// Wakes the parked thread.
 struct Unpark(Thread);
