@@ -145,13 +145,7 @@ impl Line {
     /// The source in slot `index` left: no entry made before gives its
     /// turn to the slot's next source.
     pub(super) fn left(&mut self, index: u32) {
-        let (chunk, bit) = locate(index);
-        let marks = &mut self.marks[chunk];
-        marks.scheduled &= !bit;
-        marks.waiting &= !bit;
-        if self.turn.is_some_and(|id| id.slot() == index) {
-            self.turn = None;
-        }
+        self.out_of_line(index);
     }
 
     /// The source in the middle of its turn, if any.
@@ -192,6 +186,12 @@ impl Line {
     /// this poll, which answered it: its entry skips the source, so one call
     /// never polls it twice.
     pub(super) fn pending(&mut self, index: u32) {
+        self.out_of_line(index);
+    }
+
+    /// The source in slot `index` has no turn, no place and no wake in
+    /// line any more.
+    fn out_of_line(&mut self, index: u32) {
         let (chunk, bit) = locate(index);
         let marks = &mut self.marks[chunk];
         marks.scheduled &= !bit;
