@@ -8,12 +8,9 @@ use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
 use super::backoff::split_mix;
+use super::ticks::poll_tick;
 use super::{Backoff, Health, Outcome, Sample, Schedule, Tick};
 use crate::time::Clock;
-
-/// How many sleeps one `poll_next` completes without a sample before it
-/// yields to the executor (a clock set back must not make it loop).
-const ROUNDS: usize = 3;
 
 pin_project! {
     /// Stream for [`Sampler::new`]: a source sampled at a fixed rate, with
@@ -428,7 +425,6 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Sample<T, E>>> {
         let mut this = self.project();
-        let mut rounds = 0;
         loop {
             let in_flight = this.connecting.is_some() || this.reading.is_some();
             if in_flight {
@@ -499,31 +495,12 @@ where
             // Nothing in flight: start the sample of the slot at hand, or
             // wait for the next slot.
             if this.tick.is_none() {
-                if rounds == ROUNDS {
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                }
-                rounds += 1;
-                let due = match this.schedule.due() {
-                    Some(due) => due,
-                    None => {
-                        this.sleep.set(None);
-                        return Poll::Pending;
-                    }
-                };
-                if this.sleep.is_none() {
-                    this.sleep.set(Some(this.clock.sleep_until(due)));
-                }
-                if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
-                    core::task::ready!(sleep.poll(cx));
-                }
-                this.sleep.set(None);
-                let now = this.clock.now();
-                let tick = match this.schedule.tick(now) {
-                    Some(tick) => tick,
-                    // The clock went back, or the slots were skipped.
-                    None => continue,
-                };
+                let (tick, now) = core::task::ready!(poll_tick(
+                    this.schedule,
+                    this.clock,
+                    this.sleep.as_mut(),
+                    cx
+                ));
                 *this.tick = Some(tick);
                 if tick.skipped > 0 {
                     return Poll::Ready(Some(skipped(this.schedule, this.health, tick, now)));

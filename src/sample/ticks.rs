@@ -10,10 +10,46 @@ use pin_project_lite::pin_project;
 use super::{Schedule, Tick};
 use crate::time::Clock;
 
-/// How many sleeps one `poll_next` completes before it yields to the
-/// executor: a sleep that completes while the clock reads earlier than its
-/// deadline (a clock set back in between) must not make the stream loop.
+/// How many sleeps one poll completes before it yields to the executor: a
+/// sleep that completes while the clock reads earlier than its deadline (a
+/// clock set back in between) must not make a stream loop.
 const ROUNDS: usize = 3;
+
+/// Sleeps on `clock`, in `sleep`, until the schedule's next slot is due,
+/// then fires it: the tick, and the clock's reading it fired at. Pending,
+/// holding no sleep, once no slot is due again. Completes at most
+/// [`ROUNDS`] sleeps in one call (nothing fires when the clock went back or
+/// the slots were skipped), then wakes the task and yields. [`Ticks`] and
+/// the `Sampler` both wait for their slots with it.
+pub(super) fn poll_tick<C: Clock>(
+    schedule: &mut Schedule,
+    clock: &C,
+    mut sleep: Pin<&mut Option<C::Sleep>>,
+    cx: &mut Context<'_>,
+) -> Poll<(Tick, Duration)> {
+    for _ in 0..ROUNDS {
+        let Some(due) = schedule.due() else {
+            // No slot is ever due again.
+            sleep.set(None);
+            return Poll::Pending;
+        };
+        if sleep.is_none() {
+            sleep.set(Some(clock.sleep_until(due)));
+        }
+        if let Some(sleeping) = sleep.as_mut().as_pin_mut() {
+            if sleeping.poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+        sleep.set(None);
+        let now = clock.now();
+        if let Some(tick) = schedule.tick(now) {
+            return Poll::Ready((tick, now));
+        }
+    }
+    cx.waker().wake_by_ref();
+    Poll::Pending
+}
 
 pin_project! {
     /// Stream for [`Schedule::ticks`]: the schedule's [`Tick`]s, each
@@ -122,33 +158,8 @@ impl<C: Clock> Stream for Ticks<C> {
     type Item = Tick;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Tick>> {
-        let mut this = self.project();
-        for _ in 0..ROUNDS {
-            let due = match this.schedule.due() {
-                Some(due) => due,
-                None => {
-                    // No slot is ever due again.
-                    this.sleep.set(None);
-                    return Poll::Pending;
-                }
-            };
-            if this.sleep.is_none() {
-                this.sleep.set(Some(this.clock.sleep_until(due)));
-            }
-            if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
-                if sleep.poll(cx).is_pending() {
-                    return Poll::Pending;
-                }
-            }
-            this.sleep.set(None);
-            if let Some(tick) = this.schedule.tick(this.clock.now()) {
-                return Poll::Ready(Some(tick));
-            }
-            // Nothing fired: the clock went back after the sleep, or the
-            // slots due were skipped. Sleep until the next one.
-        }
-        cx.waker().wake_by_ref();
-        Poll::Pending
+        let this = self.project();
+        poll_tick(this.schedule, this.clock, this.sleep, cx).map(|(tick, _)| Some(tick))
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
