@@ -213,7 +213,7 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
     ///     || async { Ok::<(), ()>(()) },
     ///     |()| async { (Some(()), Ok::<u8, ()>(1)) },
     /// );
-    /// assert_eq!(sampler.timeout(Duration::from_secs(2)).get_timeout(), Duration::from_secs(2));
+    /// assert_eq!(sampler.timeout(Duration::from_secs(2)).sample_timeout(), Duration::from_secs(2));
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
@@ -235,9 +235,9 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
     ///     || async { Ok::<(), ()>(()) },
     ///     |()| async { (Some(()), Ok::<u8, ()>(1)) },
     /// );
-    /// assert_eq!(sampler.get_timeout(), Duration::from_secs(10)); // the period
+    /// assert_eq!(sampler.sample_timeout(), Duration::from_secs(10)); // the period
     /// ```
-    pub fn get_timeout(&self) -> Duration {
+    pub fn sample_timeout(&self) -> Duration {
         self.timeout.unwrap_or_else(|| self.schedule.period().get())
     }
 
@@ -613,7 +613,7 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut> fmt::Debug
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sampler")
             .field("schedule", &self.schedule)
-            .field("timeout", &self.get_timeout())
+            .field("timeout", &self.sample_timeout())
             .field("backoff", &self.backoff)
             .field("health", &self.health)
             .field("connected", &self.conn.is_some())
