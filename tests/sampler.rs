@@ -441,24 +441,29 @@ fn slots_passed_while_not_polled_are_reported() {
     let (rig, mut sampler) = Rig::new(every(ms(10_000)));
     assert_eq!(rig.next(&mut sampler).seq, 0);
     rig.clock.advance(ms(35_000)); // slots 1, 2 and 3 have passed
-    assert_eq!(rig.poll(&mut sampler), Poll::Pending);
-    rig.clock.advance(ms(5_000));
     assert_eq!(
         rig.next(&mut sampler),
         sample(
             1,
             ms(10_000),
-            ms(30_000),
+            ms(25_000),
             ms(0),
-            Outcome::Skipped { slots: 3 }
+            Outcome::Skipped { slots: 2 }
         )
     );
+    // Slot 3, the last one due, is sampled late; slot 4 on the grid.
     assert_eq!(
         rig.next(&mut sampler),
-        sample(4, ms(40_000), ms(0), ms(0), Outcome::Ok(1))
+        sample(3, ms(30_000), ms(5_000), ms(0), Outcome::Ok(1))
     );
-    assert_eq!(get(&rig.counts.reads), 2);
-    assert_eq!(sampler.health().skipped, 3);
+    assert_eq!(rig.poll(&mut sampler), Poll::Pending);
+    rig.clock.advance(ms(5_000));
+    assert_eq!(
+        rig.next(&mut sampler),
+        sample(4, ms(40_000), ms(0), ms(0), Outcome::Ok(2))
+    );
+    assert_eq!(get(&rig.counts.reads), 3);
+    assert_eq!(sampler.health().skipped, 2);
 }
 
 #[test]

@@ -30,21 +30,26 @@
 //! clock, plus the phase, whenever the schedule starts: every ten seconds
 //! means at :00, :10, :20.
 //!
-//! **Missed ticks.** A slot found more than the
-//! [tolerance](Schedule::tolerance) after it was due is missed; the
-//! [`Missed`] policy says what happens to it. A read that takes 3.5
-//! periods, from slot 0, on each policy (`│` are the slots on the grid,
-//! `*` the ticks): `Skip` fires slot 4 on the grid, and says that 1, 2
-//! and 3 were skipped; `Burst` fires 1, 2 and 3 at once, late, and slot 4
-//! on the grid; `Delay` fires slot 1, late, and moves the grid to it.
+//! **Missed ticks.** A slot is missed when the schedule is next asked
+//! after the slot that follows it was due too; the [`Missed`] policy says
+//! what happens to it. A read that takes 3.5 periods, from slot 0, on each
+//! policy (`│` are the slots on the grid, `*` the ticks): `Skip` fires
+//! slot 3, late, says that 1 and 2 were skipped, and fires slot 4 on the
+//! grid; `Burst` fires 1, 2 and 3 at once, late, and slot 4 on the grid;
+//! `Delay` fires slot 1, late, and moves the grid to it.
 //!
 //! ```text
 //! slots:   │0        │1        │2        │3        │4        │5
 //! read:    [══════════ 3.5 periods ═══════════]
-//! Skip:    *                                       *4        *5
+//! Skip:    *                                  *3   *4        *5
 //! Burst:   *                                  ***  *4        *5
 //! Delay:   *                                  *1        *2        *3
 //! ```
+//!
+//! A slot found late before the next one is due fires late under every
+//! policy, so a caller that is always a little late (a timer's
+//! granularity, a busy executor) still gets every slot. Under `Delay`, a
+//! slot later than the [tolerance](Schedule::tolerance) moves the grid.
 //!
 //! A tick says which slot fired and how ([`Tick`]): its number `seq` on the
 //! grid, when it was `due`, how `late` it fired, and how many slots were
@@ -82,9 +87,9 @@
 //! let mut ticks = schedules[0].clone().ticks(clock.clone());
 //! clock.advance(first + Duration::from_secs(10));
 //! // The first look comes a period late: slot 0 is skipped (missed ticks
-//! // are skipped by default), and slot 1 fires on the grid.
+//! // are skipped by default), and slot 1 fires, on time.
 //! let tick = ticks.next().now_or_never().flatten().unwrap();
-//! assert_eq!((tick.seq, tick.skipped, tick.due), (1, 1, first + Duration::from_secs(10)));
+//! assert_eq!((tick.seq, tick.skipped, tick.late), (1, 1, Duration::ZERO));
 //! ```
 
 mod backoff;

@@ -8,10 +8,12 @@ use crate::time::Clock;
 /// What a [`Schedule`] does with slots whose time passed before it was
 /// asked: the policy for missed ticks.
 ///
-/// A slot is *missed* when [`Schedule::tick`] is called more than the
-/// schedule's [tolerance](Schedule::tolerance) after it was due (a read
-/// that took longer than a period, a busy executor, a suspended machine).
-/// Slots found within the tolerance are on time, whatever the policy.
+/// A slot is *missed* when [`Schedule::tick`] is first called after the
+/// next slot was due too (a read that took longer than a period, a busy
+/// executor, a suspended machine). A slot found late but before the next
+/// one is due fires late, whatever the policy; only under `Delay` does
+/// lateness beyond the schedule's [tolerance](Schedule::tolerance) move
+/// the grid.
 ///
 /// # Examples
 ///
@@ -26,9 +28,9 @@ use crate::time::Clock;
 /// // and 3 (10, 20, 30 s) have passed.
 /// let mut skip = every(Missed::Skip);
 /// skip.tick(s(0));
-/// assert_eq!(skip.tick(s(35)), None); // all three skipped
+/// let last = skip.tick(s(35)).unwrap(); // slot 3, late; 1 and 2 skipped
+/// assert_eq!((last.seq, last.late, last.skipped), (3, s(5), 2));
 /// assert_eq!(skip.due(), Some(s(40))); // on the grid
-/// assert_eq!(skip.tick(s(40)).unwrap().skipped, 3);
 ///
 /// let mut burst = every(Missed::Burst);
 /// burst.tick(s(0));
@@ -43,10 +45,11 @@ use crate::time::Clock;
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Missed {
-    /// Missed slots are not fired: the schedule waits for the next slot on
-    /// its grid and reports the slots passed over in that tick's
-    /// [`Tick::skipped`]. Samples stay on the grid, one per slot at most.
-    /// The default.
+    /// The last slot due fires at once, late, and the missed slots before
+    /// it are passed over, counted in its [`Tick::skipped`]; the next slot
+    /// is on the grid. Samples stay on the grid, one per slot at most, and
+    /// a caller that is always a little late still gets every slot, late
+    /// (tokio's `MissedTickBehavior::Skip`). The default.
     #[default]
     Skip,
     /// Missed slots are fired at once, one per call, each late, until the
@@ -83,7 +86,7 @@ pub struct Tick {
     pub due: Duration,
     /// How long after `due` the slot fires.
     pub late: Duration,
-    /// How many slots were passed over just before this one
+    /// How many slots were passed over just before this one, missed
     /// ([`Missed::Skip`] only; 0 otherwise).
     pub skipped: u64,
 }
@@ -137,8 +140,6 @@ pub struct Schedule {
     seq: u64,
     /// The next slot's due time, `None` if it lies past `Duration::MAX`.
     due: Option<Duration>,
-    /// Slots passed over since the last tick.
-    skipped: u64,
 }
 
 impl Schedule {
@@ -164,7 +165,6 @@ impl Schedule {
             tolerance: TOLERANCE,
             seq: 0,
             due: Some(Duration::ZERO),
-            skipped: 0,
         }
     }
 
@@ -287,24 +287,27 @@ impl Schedule {
         self
     }
 
-    /// Sets how late a slot may fire and still be on time, rather than
-    /// missed; 5 ms by default. It absorbs the granularity of timers and
-    /// the delay of executors: without it, a real timer that wakes a
-    /// little after the due time would make [`Missed::Skip`] skip every
-    /// slot, and [`Missed::Delay`] move the grid at every tick. The
-    /// schedule keeps its place.
+    /// Sets how late a slot may fire under [`Missed::Delay`] and still
+    /// keep the grid; 5 ms by default. It absorbs the granularity of
+    /// timers and the delay of executors: without it, a real timer that
+    /// wakes a little after the due time would move the grid at every
+    /// tick. The other policies keep the grid anyway. The schedule keeps
+    /// its place.
     ///
     /// # Examples
     ///
     /// ```
-    /// use confluo::sample::{Period, Schedule};
+    /// use confluo::sample::{Missed, Period, Schedule};
     /// use std::time::Duration;
     ///
     /// let ms = Duration::from_millis;
-    /// let mut strict = Schedule::every(Period::new(ms(100)).unwrap()).tolerance(ms(1));
-    /// assert_eq!(strict.tick(ms(1)).unwrap().late, ms(1)); // on time
-    /// assert_eq!(strict.tick(ms(102)), None); // slot 1 missed, skipped
-    /// assert_eq!(strict.tick(ms(200)).unwrap().skipped, 1);
+    /// let mut strict = Schedule::every(Period::new(ms(100)).unwrap())
+    ///     .missed(Missed::Delay)
+    ///     .tolerance(ms(1));
+    /// assert_eq!(strict.tick(ms(1)).unwrap().late, ms(1)); // the grid stays
+    /// assert_eq!(strict.due(), Some(ms(100)));
+    /// assert_eq!(strict.tick(ms(102)).unwrap().late, ms(2)); // the grid moves
+    /// assert_eq!(strict.due(), Some(ms(202)));
     /// ```
     pub fn tolerance(mut self, tolerance: Duration) -> Schedule {
         self.tolerance = tolerance;
@@ -356,13 +359,13 @@ impl Schedule {
     ///   nothing; so it does when `now` is earlier than an earlier call's
     ///   (a clock set back): the schedule waits for the clock to reach
     ///   the next slot again, and no slot fires twice.
-    /// - On time (at most the [tolerance](Schedule::tolerance) late),
-    ///   the slot fires.
-    /// - Later than that, the [`Missed`] policy decides: `Skip` returns
-    ///   `None` and moves to the next slot on the grid after `now`,
-    ///   counting the slots passed over; `Burst` fires the oldest slot
-    ///   due, late (call again for the next one); `Delay` fires it, late,
-    ///   and restarts the grid one period after `now`.
+    /// - Otherwise a slot fires, and the [`Missed`] policy says which:
+    ///   `Skip` fires the last slot due by `now`, counting the slots it
+    ///   passed over, and moves to the next slot on the grid; `Burst`
+    ///   fires the oldest slot due (call again for the next one); `Delay`
+    ///   fires it too, and, if it is later than the
+    ///   [tolerance](Schedule::tolerance), restarts the grid one period
+    ///   after `now`.
     ///
     /// One call fires at most one slot and takes constant time, however
     /// far `now` is ahead.
@@ -392,25 +395,16 @@ impl Schedule {
                 Some(self.fire(due, late, 0, from.checked_add(period)))
             }
             Missed::Skip => {
-                // Slots after this one that are due by now too; the last
-                // of them is due at most `now`, so its time fits.
+                // Fire the last slot due by now; the ones between the
+                // next slot and it are passed over. It is due at most
+                // `now`, so its time fits.
                 let behind = late.as_nanos() / period.as_nanos();
                 let last = from_nanos(due.as_nanos() + behind * period.as_nanos())
                     .unwrap_or(Duration::MAX);
                 let behind = u64::try_from(behind).unwrap_or(u64::MAX);
-                let next = last.checked_add(period);
-                let last_late = now.saturating_sub(last);
-                if last_late <= self.tolerance {
-                    self.seq = self.seq.saturating_add(behind);
-                    self.skipped = self.skipped.saturating_add(behind);
-                    Some(self.fire(last, last_late, self.skipped, next))
-                } else {
-                    let passed = behind.saturating_add(1);
-                    self.seq = self.seq.saturating_add(passed);
-                    self.skipped = self.skipped.saturating_add(passed);
-                    self.due = next;
-                    None
-                }
+                self.seq = self.seq.saturating_add(behind);
+                let tick = self.fire(last, now - last, behind, last.checked_add(period));
+                Some(tick)
             }
         }
     }
@@ -454,7 +448,6 @@ impl Schedule {
             skipped,
         };
         self.seq = self.seq.saturating_add(1);
-        self.skipped = 0;
         self.due = next;
         tick
     }
@@ -462,7 +455,6 @@ impl Schedule {
     /// Starts over from slot 0, at the origin of the grid.
     fn restart(mut self) -> Schedule {
         self.seq = 0;
-        self.skipped = 0;
         self.due = self.origin();
         self
     }
