@@ -1,24 +1,28 @@
 use core::time::Duration;
 
-use super::Outcome;
+use super::{Outcome, Sample};
 
 /// How a sampled source is doing: counters of its samples, its latency,
-/// and its failures in a row.
+/// its failures in a row, and the rate it was read at.
 ///
 /// A [`Sampler`](super::Sampler) keeps one, as plain numbers updated with
 /// each sample it yields, and hands out a copy with
 /// [`Sampler::health`](super::Sampler::health): nothing shared, nothing
-/// locked.
+/// locked. Whoever consumes the samples of many sources (from a `Gather`,
+/// say) keeps the health of each with [`record`](Health::record), or all
+/// of them in a [`HealthTable`](super::HealthTable).
 ///
 /// # Examples
 ///
 /// ```
-/// use confluo::sample::{Outcome, Health};
+/// use confluo::sample::{Health, Outcome, Sample};
 /// use std::time::Duration;
 ///
+/// let ms = Duration::from_millis;
+/// let sample = |seq, took, outcome| Sample { seq, due: ms(100) * seq as u32, late: ms(0), took, outcome };
 /// let mut health = Health::default();
-/// health.record(&Outcome::<u8, ()>::Ok(1), Duration::from_millis(80));
-/// health.record(&Outcome::<u8, ()>::TimedOut, Duration::from_millis(500));
+/// health.record(&sample(0, ms(80), Outcome::<u8, ()>::Ok(1)));
+/// health.record(&sample(1, ms(100), Outcome::<u8, ()>::TimedOut));
 /// assert_eq!((health.taken, health.ok, health.timeouts), (2, 1, 1));
 /// assert_eq!(health.consecutive_failures, 1);
 /// assert!(!health.is_up());
@@ -49,25 +53,31 @@ pub struct Health {
     pub latency: Option<Duration>,
     /// Slots sampled since the last reading: 0 right after a reading.
     pub consecutive_failures: u64,
+    /// When the first slot recorded was due: where the
+    /// [rate](Health::rate) is counted from.
+    pub since: Option<Duration>,
 }
 
 impl Health {
-    /// Counts a sample with `outcome` that took `took`.
+    /// Counts `sample`.
     ///
     /// # Examples
     ///
     /// ```
-    /// use confluo::sample::{Outcome, Health};
+    /// use confluo::sample::{Health, Outcome, Sample};
     /// use std::time::Duration;
     ///
     /// let ms = Duration::from_millis;
+    /// let read = |took| Sample { seq: 0, due: ms(0), late: ms(0), took, outcome: Outcome::<u8, ()>::Ok(1) };
     /// let mut health = Health::default();
-    /// health.record(&Outcome::<u8, ()>::Ok(1), ms(80));
-    /// health.record(&Outcome::<u8, ()>::Ok(1), ms(160));
+    /// health.record(&read(ms(80)));
+    /// health.record(&read(ms(160)));
     /// assert_eq!(health.last_latency, Some(ms(160)));
     /// assert_eq!(health.latency, Some(ms(90))); // 80 + (160 - 80) / 8
     /// ```
-    pub fn record<T, E>(&mut self, outcome: &Outcome<T, E>, took: Duration) {
+    pub fn record<T, E>(&mut self, sample: &Sample<T, E>) {
+        self.since.get_or_insert(sample.due);
+        let outcome = &sample.outcome;
         if let Outcome::Skipped { slots } = *outcome {
             self.skipped = self.skipped.saturating_add(slots);
             return;
@@ -87,6 +97,7 @@ impl Health {
         };
         *counter = counter.saturating_add(1);
         if let Outcome::Ok(_) | Outcome::Err(_) = outcome {
+            let took = sample.took;
             self.last_latency = Some(took);
             self.latency = Some(match self.latency {
                 None => took,
@@ -101,17 +112,46 @@ impl Health {
     /// # Examples
     ///
     /// ```
-    /// use confluo::sample::{Outcome, Health};
+    /// use confluo::sample::{Health, Outcome, Sample};
     /// use std::time::Duration;
     ///
+    /// let at = |outcome| Sample { seq: 0, due: Duration::ZERO, late: Duration::ZERO, took: Duration::ZERO, outcome };
     /// let mut health = Health::default();
     /// assert!(!health.is_up()); // no reading yet
-    /// health.record(&Outcome::<u8, ()>::Ok(1), Duration::ZERO);
+    /// health.record(&at(Outcome::<u8, ()>::Ok(1)));
     /// assert!(health.is_up());
-    /// health.record(&Outcome::<u8, ()>::Skipped { slots: 2 }, Duration::ZERO);
+    /// health.record(&at(Outcome::<u8, ()>::Skipped { slots: 2 }));
     /// assert!(health.is_up()); // skipped slots say nothing of the source
     /// ```
     pub fn is_up(&self) -> bool {
         self.ok > 0 && self.consecutive_failures == 0
+    }
+
+    /// The achieved sampling rate at `now` (on the sampler's clock): the
+    /// readings per second since the first slot was due, in hertz. Zero
+    /// before the first slot, and at it. Within the first period or so it
+    /// overstates the rate: a reading taken just after its slot is a high
+    /// rate over a short time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::sample::{Health, Outcome, Sample};
+    /// use std::time::Duration;
+    ///
+    /// let ms = Duration::from_millis;
+    /// let mut health = Health::default();
+    /// for seq in 0..50u32 {
+    ///     // Every 200 ms; one read in ten times out.
+    ///     let outcome = if seq % 10 == 9 { Outcome::TimedOut } else { Outcome::<u8, ()>::Ok(1) };
+    ///     health.record(&Sample { seq: seq.into(), due: ms(200) * seq, late: ms(0), took: ms(5), outcome });
+    /// }
+    /// assert_eq!(health.rate(ms(10_000)), 4.5); // 45 readings in 10 s
+    /// ```
+    pub fn rate(&self, now: Duration) -> f64 {
+        match self.since {
+            Some(since) if now > since => self.ok as f64 / (now - since).as_secs_f64(),
+            _ => 0.0,
+        }
     }
 }

@@ -11,7 +11,8 @@
 //! | [`Sampler`] | a source sampled on a schedule: a timeout per sample, a connection kept across reads, reconnects with backoff | core |
 //! | [`Sample`], [`Outcome`] | one sample: its slot, when it was due, how late, how long it took, what came of it | core |
 //! | [`Backoff`] | the wait between failed connects: capped, exponential, with jitter | core |
-//! | [`Health`] | a sampled source's counters, latency and failures in a row | core |
+//! | [`Health`] | a sampled source's counters, latency, failures in a row and achieved rate | core |
+//! | [`HealthTable`] | the health of many sources by key: which are down, the rate of all | alloc |
 //!
 //! # The rules
 //!
@@ -99,6 +100,8 @@ mod outcome;
 mod period;
 mod sampler;
 mod schedule;
+#[cfg(feature = "alloc")]
+mod table;
 mod ticks;
 
 pub use self::backoff::Backoff;
@@ -107,4 +110,7 @@ pub use self::outcome::{Outcome, Sample};
 pub use self::period::{Period, ZeroPeriod};
 pub use self::sampler::Sampler;
 pub use self::schedule::{Missed, Schedule, Tick};
+#[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+pub use self::table::HealthTable;
 pub use self::ticks::Ticks;

@@ -552,19 +552,20 @@ fn finish<T, E>(
     now: Duration,
     outcome: Outcome<T, E>,
 ) -> Poll<Option<Sample<T, E>>> {
-    let took = now.saturating_sub(started);
-    health.record(&outcome, took);
-    let tick = tick.take();
-    let (seq, due, late) = tick.map_or((0, Duration::ZERO, Duration::ZERO), |t| {
-        (t.seq, t.due, t.late)
-    });
-    Poll::Ready(Some(Sample {
+    let (seq, due, late) = tick
+        .take()
+        .map_or((0, Duration::ZERO, Duration::ZERO), |t| {
+            (t.seq, t.due, t.late)
+        });
+    let sample = Sample {
         seq,
         due,
         late,
-        took,
+        took: now.saturating_sub(started),
         outcome,
-    }))
+    };
+    health.record(&sample);
+    Poll::Ready(Some(sample))
 }
 
 /// The sample that reports the slots skipped before `tick`, fired at
@@ -585,15 +586,15 @@ fn skipped<T, E>(
         u64::try_from(due / 1_000_000_000).unwrap_or(u64::MAX),
         (due % 1_000_000_000) as u32,
     );
-    let outcome = Outcome::Skipped { slots };
-    health.record(&outcome, Duration::ZERO);
-    Sample {
+    let sample = Sample {
         seq: tick.seq.saturating_sub(slots),
         due,
         late: now.saturating_sub(due),
         took: Duration::ZERO,
-        outcome,
-    }
+        outcome: Outcome::Skipped { slots },
+    };
+    health.record(&sample);
+    sample
 }
 
 impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut> FusedStream
