@@ -98,8 +98,56 @@ impl Backoff {
     }
 }
 
+/// One source's failed connects in a row and when it may try again: the
+/// state a [`Backoff`] drives.
+#[derive(Clone, Debug)]
+pub(super) struct Retry {
+    pub(super) backoff: Backoff,
+    /// The state of the generator of the jitter.
+    pub(super) random: u64,
+    failures: u32,
+    /// No connect before this time.
+    at: Option<Duration>,
+}
+
+impl Retry {
+    pub(super) fn new(backoff: Backoff, seed: u64) -> Retry {
+        Retry {
+            backoff,
+            random: seed,
+            failures: 0,
+            at: None,
+        }
+    }
+
+    /// Counts a connect that failed (or timed out) at `now`.
+    pub(super) fn failed(&mut self, now: Duration) {
+        self.failures = self.failures.saturating_add(1);
+        let wait = self
+            .backoff
+            .jittered(self.failures, split_mix(&mut self.random));
+        self.at = Some(now.saturating_add(wait));
+    }
+
+    /// A connect succeeded: the next failure waits the first wait again.
+    pub(super) fn connected(&mut self) {
+        self.failures = 0;
+        self.at = None;
+    }
+
+    /// Whether a connect must wait at `now`.
+    pub(super) fn waits(&self, now: Duration) -> bool {
+        self.at.is_some_and(|at| now < at)
+    }
+
+    /// When the next connect may be tried; `None`: at once.
+    pub(super) fn at(&self) -> Option<Duration> {
+        self.at
+    }
+}
+
 /// The next number of a SplitMix64 generator whose state is `state`.
-pub(super) fn split_mix(state: &mut u64) -> u64 {
+fn split_mix(state: &mut u64) -> u64 {
     *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
     let mut z = *state;
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

@@ -102,6 +102,7 @@ mod sampler;
 mod schedule;
 #[cfg(feature = "alloc")]
 mod table;
+mod take;
 mod ticks;
 
 pub use self::backoff::Backoff;

@@ -1,15 +1,12 @@
 use core::fmt;
 use core::future::Future;
-use core::pin::Pin;
-use core::task::{Context, Poll};
 use core::time::Duration;
 
 use futures_core::stream::{FusedStream, Stream};
 use pin_project_lite::pin_project;
 
-use super::backoff::split_mix;
-use super::ticks::poll_tick;
-use super::{Backoff, Health, Outcome, Sample, Schedule, Tick};
+use super::backoff::Retry;
+use super::{Backoff, Health, Schedule, Tick};
 use crate::time::Clock;
 
 pin_project! {
@@ -71,33 +68,27 @@ pin_project! {
     /// See [`Sampler::new`].
     #[must_use = "streams do nothing unless polled"]
     pub struct Sampler<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut> {
-        schedule: Schedule,
-        clock: C,
-        connect: Connect,
-        read: Read,
-        timeout: Option<Duration>,
-        backoff: Backoff,
-        // The generator's state, for the backoff's jitter.
-        random: u64,
+        pub(super) schedule: Schedule,
+        pub(super) clock: C,
+        pub(super) connect: Connect,
+        pub(super) read: Read,
+        pub(super) timeout: Option<Duration>,
+        pub(super) retry: Retry,
         // Held between reads; moved into the read in flight.
-        conn: Option<Conn>,
-        // Failed connects in a row.
-        failures: u32,
-        // No connect before this time.
-        retry_at: Option<Duration>,
-        health: Health,
+        pub(super) conn: Option<Conn>,
+        pub(super) health: Health,
         // The slot whose sample is next or in flight.
-        tick: Option<Tick>,
+        pub(super) tick: Option<Tick>,
         // When the sample in flight started.
-        started: Duration,
+        pub(super) started: Duration,
         // A sleep until the next slot, or until the deadline of the sample
         // in flight.
         #[pin]
-        sleep: Option<C::Sleep>,
+        pub(super) sleep: Option<C::Sleep>,
         #[pin]
-        connecting: Option<ConnectFut>,
+        pub(super) connecting: Option<ConnectFut>,
         #[pin]
-        reading: Option<ReadFut>,
+        pub(super) reading: Option<ReadFut>,
     }
 }
 
@@ -176,11 +167,8 @@ where
             connect,
             read,
             timeout: None,
-            backoff: Backoff::default(),
-            random: seed,
+            retry: Retry::new(Backoff::default(), seed),
             conn: None,
-            failures: 0,
-            retry_at: None,
             health: Health::default(),
             tick: None,
             started: Duration::ZERO,
@@ -261,7 +249,7 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
     /// # drop(sampler);
     /// ```
     pub fn backoff(mut self, backoff: Backoff) -> Self {
-        self.backoff = backoff;
+        self.retry.backoff = backoff;
         self
     }
 
@@ -285,7 +273,7 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
     /// # drop(sampler);
     /// ```
     pub fn seed(mut self, seed: u64) -> Self {
-        self.random = seed;
+        self.retry.random = seed;
         self
     }
 
@@ -363,7 +351,7 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
     /// assert_eq!(sampler.retry_at(), Some(s(5)));
     /// ```
     pub fn retry_at(&self) -> Option<Duration> {
-        self.retry_at
+        self.retry.at()
     }
 
     /// The schedule, as it stands: [`due`](Schedule::due) is when the
@@ -412,191 +400,6 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
     }
 }
 
-impl<C, Conn, Connect, ConnectFut, Read, ReadFut, T, E> Stream
-    for Sampler<C, Conn, Connect, ConnectFut, Read, ReadFut>
-where
-    C: Clock,
-    Connect: FnMut() -> ConnectFut,
-    ConnectFut: Future<Output = Result<Conn, E>>,
-    Read: FnMut(Conn) -> ReadFut,
-    ReadFut: Future<Output = (Option<Conn>, Result<T, E>)>,
-{
-    type Item = Sample<T, E>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Sample<T, E>>> {
-        let mut this = self.project();
-        loop {
-            let in_flight = this.connecting.is_some() || this.reading.is_some();
-            if in_flight {
-                // The deadline first: nothing is polled at or after it.
-                if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
-                    if sleep.poll(cx).is_ready() {
-                        this.sleep.set(None);
-                        let connecting = this.connecting.is_some();
-                        this.connecting.set(None);
-                        this.reading.set(None);
-                        let now = this.clock.now();
-                        if connecting {
-                            failed_connect(
-                                this.backoff,
-                                this.random,
-                                this.failures,
-                                this.retry_at,
-                                now,
-                            );
-                        }
-                        return finish(
-                            this.tick,
-                            this.health,
-                            *this.started,
-                            now,
-                            Outcome::TimedOut,
-                        );
-                    }
-                }
-            }
-            if let Some(connect) = this.connecting.as_mut().as_pin_mut() {
-                let result = core::task::ready!(connect.poll(cx));
-                this.connecting.set(None);
-                match result {
-                    Ok(conn) => {
-                        *this.failures = 0;
-                        *this.retry_at = None;
-                        this.reading.set(Some((this.read)(conn)));
-                    }
-                    Err(error) => {
-                        this.sleep.set(None);
-                        let now = this.clock.now();
-                        failed_connect(
-                            this.backoff,
-                            this.random,
-                            this.failures,
-                            this.retry_at,
-                            now,
-                        );
-                        let outcome = Outcome::ConnectFailed(error);
-                        return finish(this.tick, this.health, *this.started, now, outcome);
-                    }
-                }
-            }
-            if let Some(read) = this.reading.as_mut().as_pin_mut() {
-                let (conn, result) = core::task::ready!(read.poll(cx));
-                this.reading.set(None);
-                this.sleep.set(None);
-                *this.conn = conn;
-                let outcome = match result {
-                    Ok(value) => Outcome::Ok(value),
-                    Err(error) => Outcome::Err(error),
-                };
-                let now = this.clock.now();
-                return finish(this.tick, this.health, *this.started, now, outcome);
-            }
-
-            // Nothing in flight: start the sample of the slot at hand, or
-            // wait for the next slot.
-            if this.tick.is_none() {
-                let (tick, now) = core::task::ready!(poll_tick(
-                    this.schedule,
-                    this.clock,
-                    this.sleep.as_mut(),
-                    cx
-                ));
-                *this.tick = Some(tick);
-                if tick.skipped > 0 {
-                    return Poll::Ready(Some(skipped(this.schedule, this.health, tick, now)));
-                }
-            }
-            let now = this.clock.now();
-            *this.started = now;
-            if this.conn.is_none() && this.retry_at.is_some_and(|at| now < at) {
-                return finish(this.tick, this.health, now, now, Outcome::Disconnected);
-            }
-            let timeout = this.timeout.unwrap_or_else(|| this.schedule.period().get());
-            let mut deadline = now.saturating_add(timeout);
-            if let Some(next) = this.schedule.due() {
-                if next > now {
-                    deadline = deadline.min(next);
-                }
-            }
-            this.sleep.set(Some(this.clock.sleep_until(deadline)));
-            match this.conn.take() {
-                Some(conn) => this.reading.set(Some((this.read)(conn))),
-                None => this.connecting.set(Some((this.connect)())),
-            }
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, None)
-    }
-}
-
-/// Counts a failed connect at `now`, and sets when the next may be tried.
-fn failed_connect(
-    backoff: &Backoff,
-    random: &mut u64,
-    failures: &mut u32,
-    retry_at: &mut Option<Duration>,
-    now: Duration,
-) {
-    *failures = failures.saturating_add(1);
-    let wait = backoff.jittered(*failures, split_mix(random));
-    *retry_at = Some(now.saturating_add(wait));
-}
-
-/// The sample of the slot at hand, counted; the slot is done.
-fn finish<T, E>(
-    tick: &mut Option<Tick>,
-    health: &mut Health,
-    started: Duration,
-    now: Duration,
-    outcome: Outcome<T, E>,
-) -> Poll<Option<Sample<T, E>>> {
-    let (seq, due, late) = tick
-        .take()
-        .map_or((0, Duration::ZERO, Duration::ZERO), |t| {
-            (t.seq, t.due, t.late)
-        });
-    let sample = Sample {
-        seq,
-        due,
-        late,
-        took: now.saturating_sub(started),
-        outcome,
-    };
-    health.record(&sample);
-    Poll::Ready(Some(sample))
-}
-
-/// The sample that reports the slots skipped before `tick`, fired at
-/// `now`.
-fn skipped<T, E>(
-    schedule: &Schedule,
-    health: &mut Health,
-    tick: Tick,
-    now: Duration,
-) -> Sample<T, E> {
-    let slots = tick.skipped;
-    let period = schedule.period().get();
-    // The skipped slots lie on the grid just before the tick's; the first
-    // of them is due at or after zero.
-    let back = period.as_nanos().saturating_mul(u128::from(slots));
-    let due = tick.due.as_nanos().saturating_sub(back);
-    let due = Duration::new(
-        u64::try_from(due / 1_000_000_000).unwrap_or(u64::MAX),
-        (due % 1_000_000_000) as u32,
-    );
-    let sample = Sample {
-        seq: tick.seq.saturating_sub(slots),
-        due,
-        late: now.saturating_sub(due),
-        took: Duration::ZERO,
-        outcome: Outcome::Skipped { slots },
-    };
-    health.record(&sample);
-    sample
-}
-
 impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut> FusedStream
     for Sampler<C, Conn, Connect, ConnectFut, Read, ReadFut>
 where
@@ -615,12 +418,12 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut> fmt::Debug
         f.debug_struct("Sampler")
             .field("schedule", &self.schedule)
             .field("timeout", &self.sample_timeout())
-            .field("backoff", &self.backoff)
+            .field("backoff", &self.retry.backoff)
             .field("health", &self.health)
             .field("connected", &self.conn.is_some())
             .field("connecting", &self.connecting.is_some())
             .field("reading", &self.reading.is_some())
-            .field("retry_at", &self.retry_at)
+            .field("retry_at", &self.retry.at())
             .finish_non_exhaustive()
     }
 }

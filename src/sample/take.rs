@@ -1,0 +1,172 @@
+//! How a [`Sampler`] takes a sample: its `poll_next`, one state machine
+//! of a slot, a connect, a read and a deadline.
+
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+use futures_core::stream::Stream;
+
+use super::ticks::poll_tick;
+use super::{Health, Outcome, Sample, Sampler, Schedule, Tick};
+use crate::time::Clock;
+
+impl<C, Conn, Connect, ConnectFut, Read, ReadFut, T, E> Stream
+    for Sampler<C, Conn, Connect, ConnectFut, Read, ReadFut>
+where
+    C: Clock,
+    Connect: FnMut() -> ConnectFut,
+    ConnectFut: Future<Output = Result<Conn, E>>,
+    Read: FnMut(Conn) -> ReadFut,
+    ReadFut: Future<Output = (Option<Conn>, Result<T, E>)>,
+{
+    type Item = Sample<T, E>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Sample<T, E>>> {
+        let mut this = self.project();
+        loop {
+            let in_flight = this.connecting.is_some() || this.reading.is_some();
+            if in_flight {
+                // The deadline first: nothing is polled at or after it.
+                if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
+                    if sleep.poll(cx).is_ready() {
+                        this.sleep.set(None);
+                        let connecting = this.connecting.is_some();
+                        this.connecting.set(None);
+                        this.reading.set(None);
+                        let now = this.clock.now();
+                        if connecting {
+                            this.retry.failed(now);
+                        }
+                        return finish(
+                            this.tick,
+                            this.health,
+                            *this.started,
+                            now,
+                            Outcome::TimedOut,
+                        );
+                    }
+                }
+            }
+            if let Some(connect) = this.connecting.as_mut().as_pin_mut() {
+                let result = core::task::ready!(connect.poll(cx));
+                this.connecting.set(None);
+                match result {
+                    Ok(conn) => {
+                        this.retry.connected();
+                        this.reading.set(Some((this.read)(conn)));
+                    }
+                    Err(error) => {
+                        this.sleep.set(None);
+                        let now = this.clock.now();
+                        this.retry.failed(now);
+                        let outcome = Outcome::ConnectFailed(error);
+                        return finish(this.tick, this.health, *this.started, now, outcome);
+                    }
+                }
+            }
+            if let Some(read) = this.reading.as_mut().as_pin_mut() {
+                let (conn, result) = core::task::ready!(read.poll(cx));
+                this.reading.set(None);
+                this.sleep.set(None);
+                *this.conn = conn;
+                let outcome = match result {
+                    Ok(value) => Outcome::Ok(value),
+                    Err(error) => Outcome::Err(error),
+                };
+                let now = this.clock.now();
+                return finish(this.tick, this.health, *this.started, now, outcome);
+            }
+
+            // Nothing in flight: start the sample of the slot at hand, or
+            // wait for the next slot.
+            if this.tick.is_none() {
+                let (tick, now) = core::task::ready!(poll_tick(
+                    this.schedule,
+                    this.clock,
+                    this.sleep.as_mut(),
+                    cx
+                ));
+                *this.tick = Some(tick);
+                if tick.skipped > 0 {
+                    return Poll::Ready(Some(skipped(this.schedule, this.health, tick, now)));
+                }
+            }
+            let now = this.clock.now();
+            *this.started = now;
+            if this.conn.is_none() && this.retry.waits(now) {
+                return finish(this.tick, this.health, now, now, Outcome::Disconnected);
+            }
+            let timeout = this.timeout.unwrap_or_else(|| this.schedule.period().get());
+            let mut deadline = now.saturating_add(timeout);
+            if let Some(next) = this.schedule.due() {
+                if next > now {
+                    deadline = deadline.min(next);
+                }
+            }
+            this.sleep.set(Some(this.clock.sleep_until(deadline)));
+            match this.conn.take() {
+                Some(conn) => this.reading.set(Some((this.read)(conn))),
+                None => this.connecting.set(Some((this.connect)())),
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, None)
+    }
+}
+
+/// The sample of the slot at hand, counted; the slot is done.
+fn finish<T, E>(
+    tick: &mut Option<Tick>,
+    health: &mut Health,
+    started: Duration,
+    now: Duration,
+    outcome: Outcome<T, E>,
+) -> Poll<Option<Sample<T, E>>> {
+    let (seq, due, late) = tick
+        .take()
+        .map_or((0, Duration::ZERO, Duration::ZERO), |t| {
+            (t.seq, t.due, t.late)
+        });
+    let sample = Sample {
+        seq,
+        due,
+        late,
+        took: now.saturating_sub(started),
+        outcome,
+    };
+    health.record(&sample);
+    Poll::Ready(Some(sample))
+}
+
+/// The sample that reports the slots skipped before `tick`, fired at
+/// `now`.
+fn skipped<T, E>(
+    schedule: &Schedule,
+    health: &mut Health,
+    tick: Tick,
+    now: Duration,
+) -> Sample<T, E> {
+    let slots = tick.skipped;
+    let period = schedule.period().get();
+    // The skipped slots lie on the grid just before the tick's; the first
+    // of them is due at or after zero.
+    let back = period.as_nanos().saturating_mul(u128::from(slots));
+    let due = tick.due.as_nanos().saturating_sub(back);
+    let due = Duration::new(
+        u64::try_from(due / 1_000_000_000).unwrap_or(u64::MAX),
+        (due % 1_000_000_000) as u32,
+    );
+    let sample = Sample {
+        seq: tick.seq.saturating_sub(slots),
+        due,
+        late: now.saturating_sub(due),
+        took: Duration::ZERO,
+        outcome: Outcome::Skipped { slots },
+    };
+    health.record(&sample);
+    sample
+}
