@@ -122,7 +122,7 @@ pub struct GatherAll<F: Future> {
 }
 
 /// Runs every future of `futures` concurrently and returns their outputs in
-/// input order, like Python's `asyncio.gather`.
+/// input order, like futures' `join_all` and Python's `asyncio.gather`.
 ///
 /// Only the futures that were woken are polled: a poll costs O(futures woken),
 /// for any number of futures. A future is dropped as soon as it completes.
@@ -191,7 +191,7 @@ pub struct TryGatherAll<F: Future> {
 }
 
 /// Runs every future of `futures` concurrently and returns their `Ok` values
-/// in input order, or the first error.
+/// in input order, or the first error, like futures' `try_join_all`.
 ///
 /// This is the fail-fast policy: when a future returns `Err`, every other
 /// future is dropped at that moment (releasing what it holds) and the error

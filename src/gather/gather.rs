@@ -21,6 +21,11 @@ use crate::sync::Arc;
 /// Stream for the [`gather()`] function: drives many streams concurrently and
 /// yields their items as they come.
 ///
+/// It does the work of futures' `SelectAll`, tokio-stream's `StreamMap` and
+/// futures-concurrency's `StreamGroup`; its sources go by [`SourceId`]s it
+/// chooses, not by keys of yours. For futures that finish in any order, as
+/// in futures' `FuturesUnordered`, gather `futures::stream::once` of each.
+///
 /// `Gather` polls only the sources that were woken (or that just yielded an
 /// item and so may have more): a wake costs O(1) and a poll costs O(sources
 /// woken), so a million idle sources do not slow down one busy source.
@@ -109,7 +114,10 @@ use crate::sync::Arc;
 /// ```
 #[doc(alias = "select_all")]
 #[doc(alias = "merge")]
+#[doc(alias = "SelectAll")]
 #[doc(alias = "StreamMap")]
+#[doc(alias = "StreamGroup")]
+#[doc(alias = "FuturesUnordered")]
 #[must_use = "streams do nothing unless polled"]
 pub struct Gather<S> {
     pub(super) slots: Slots<S>,
@@ -127,7 +135,7 @@ pub struct Gather<S> {
 }
 
 /// Drives every stream of `sources` concurrently and yields their items as
-/// they come.
+/// they come, like futures' `select_all` and futures-concurrency's `merge`.
 ///
 /// See [`Gather`] for ordering, fairness and the empty case.
 ///
@@ -148,6 +156,8 @@ pub struct Gather<S> {
 /// assert_eq!(total, 21);
 /// # });
 /// ```
+#[doc(alias = "select_all")]
+#[doc(alias = "merge")]
 pub fn gather<I>(sources: I) -> Gather<I::Item>
 where
     I: IntoIterator,
