@@ -220,7 +220,7 @@ fn main() -> io::Result<()> {
                 None
             };
             let Some((id, sample)) = smol::future::or(report_due, all.next()).await else {
-                let hz = table.rate(clock.now()) / table.len().max(1) as f64;
+                let hz = table.rate() / table.len().max(1) as f64;
                 let down = table.down().count();
                 println!("{second:>4.0?}  {hz:5.2} Hz per sensor  {late:>5} late > {LATE:?}  {timeouts:>5} timeouts  {down:>5} down");
                 (late, timeouts, second) = (0, 0, second + Duration::from_secs(1));
@@ -241,7 +241,7 @@ fn main() -> io::Result<()> {
             }
             table.record(id, &sample);
         }
-        summary(&table, &reads, &connects, clock.now());
+        summary(&table, &reads, &connects);
 
         // Dropping the gather closes every connection at once; the server
         // notices each on its own time (a slow sensor's when its answer is due).
@@ -275,12 +275,7 @@ fn main() -> io::Result<()> {
 
 /// The table per kind: the rate achieved against reading one sensor after
 /// another, timeouts, reconnects, and how many are up at the end.
-fn summary(
-    table: &HealthTable<u32>,
-    reads: &[(Duration, u32)],
-    connects: &[AtomicU64; 5],
-    now: Duration,
-) {
+fn summary(table: &HealthTable<u32>, reads: &[(Duration, u32)], connects: &[AtomicU64; 5]) {
     let cycle: Duration = reads
         .iter()
         .filter(|r| r.1 > 0)
@@ -299,7 +294,7 @@ fn summary(
             .map(|(_, h)| h)
             .collect();
         let n = of_kind.len();
-        let sampled = of_kind.iter().map(|h| h.rate(now)).sum::<f64>() / n as f64;
+        let sampled = of_kind.iter().map(|h| h.rate()).sum::<f64>() / n as f64;
         let timeouts: u64 = of_kind.iter().map(|h| h.timeouts).sum();
         let reconnects = connects[kind as usize]
             .load(SeqCst)

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::time::Duration;
 
 use confluo::gather;
-use confluo::sample::{Backoff, HealthTable, Outcome, Period, Sample, Sampler, Schedule};
+use confluo::sample::{Backoff, Health, HealthTable, Outcome, Period, Sample, Sampler, Schedule};
 use confluo::time::ManualClock;
 use futures::{FutureExt, Stream, StreamExt};
 
@@ -69,10 +69,14 @@ fn a_table_fed_from_a_gather_tells_which_sources_are_down_and_their_rates() {
 
     let up = table.get(&0).unwrap();
     assert_eq!((up.taken, up.ok, up.consecutive_failures), (100, 100, 0));
-    // Slots 3 to 98 timed out at the next slot; slot 99 is in flight.
+    // Slot 3 timed out on a connection that had given readings: slot 4
+    // connects again at once. Each later connection times out before a
+    // reading, and the next connect waits 250 ms, 500 ms, then 1 s (the
+    // cap): slots 8, 14, then every 11th; the slots between are
+    // `Disconnected`.
     let hung = table.get(&1).unwrap();
-    assert_eq!((hung.ok, hung.timeouts, hung.taken), (3, 96, 99));
-    assert_eq!(hung.consecutive_failures, 96);
+    assert_eq!((hung.ok, hung.timeouts, hung.taken), (3, 11, 100));
+    assert_eq!((hung.disconnected, hung.consecutive_failures), (86, 97));
     let refused = table.get(&2).unwrap();
     assert_eq!(refused.ok, 0);
     assert_eq!(refused.connect_failures + refused.disconnected, 100);
@@ -81,14 +85,36 @@ fn a_table_fed_from_a_gather_tells_which_sources_are_down_and_their_rates() {
     let down: Vec<u32> = table.down().map(|(&key, _)| key).collect();
     assert_eq!(down, [1, 2]);
     assert_eq!(table.len(), 3);
-    assert_eq!(outcomes, [100, 99, 100]);
+    assert_eq!(outcomes, [100, 100, 100]);
 
-    let now = clock.now();
-    assert_eq!(now, ms(10_000));
-    assert_eq!(up.rate(now), 10.0);
-    assert_eq!(hung.rate(now), 0.3);
-    assert_eq!(refused.rate(now), 0.0);
-    assert_eq!(table.rate(now), 10.3);
+    // Every 100 ms: 10 Hz where every slot gives a reading.
+    assert_close(up.rate(), 10.0);
+    assert_close(hung.rate(), 0.3);
+    assert_eq!(refused.rate(), 0.0);
+    assert_close(table.rate(), 10.3);
+}
+
+#[test]
+fn no_rate_before_two_slots_at_different_times() {
+    let mut health = Health::default();
+    assert_eq!(health.rate(), 0.0);
+    let at = |due| Sample {
+        seq: 0,
+        due,
+        late: ms(0),
+        took: ms(0),
+        outcome: Outcome::<u8, ()>::Ok(1),
+    };
+    health.record(&at(ms(100)));
+    assert_eq!(health.rate(), 0.0);
+    health.record(&at(ms(100)));
+    assert_eq!(health.rate(), 0.0); // no time between them
+    health.record(&at(ms(300)));
+    assert_close(health.rate(), 10.0);
+}
+
+fn assert_close(got: f64, want: f64) {
+    assert!((got - want).abs() < 1e-9, "{got} is not {want}");
 }
 
 #[test]
@@ -126,9 +152,9 @@ fn health_counts_every_outcome_once() {
     assert_eq!(health.last_latency, Some(ms(60)));
     assert_eq!(health.since, Some(ms(0)));
     assert!(health.is_up());
-    // Before the first slot and at it, no rate; then readings per second.
-    assert_eq!(health.rate(ms(0)), 0.0);
-    assert_eq!(health.rate(ms(500)), 4.0);
+    // 2 readings in 10 slots (4 of them skipped), the 9 after the first
+    // over the 600 ms from the first due time to the last: 3 Hz.
+    assert_close(health.rate(), 3.0);
     assert_eq!(table.remove("s").map(|h| h.ok), Some(2));
-    assert_eq!(table.rate(ms(500)), 0.0);
+    assert_eq!(table.rate(), 0.0);
 }

@@ -226,7 +226,8 @@ fn expected(id: u32, k: u64) -> Got {
     let closed = ErrorKind::UnexpectedEof;
     match Kind::of(id) {
         Kind::Answers => reading(k + 1),
-        Kind::Hangs => Got::TimedOut,
+        Kind::Hangs if hang_tries(k) => Got::TimedOut,
+        Kind::Hangs => Got::Disconnected,
         // A connection at slots 0, 3, 6, 9, closed at its third request.
         Kind::Drops if k % 3 == 2 => Got::Err(closed),
         Kind::Drops => reading(k % 3 + 1),
@@ -241,6 +242,14 @@ fn expected(id: u32, k: u64) -> Got {
             _ => reading(k - 9),
         },
     }
+}
+
+/// Whether a hanging sensor connects and reads at slot `k`. Its
+/// connections time out before a reading, so each is a failure for the
+/// backoff: after slot 0 it waits 200 ms (slots 1 and 2), after slot 3
+/// 400 ms (slots 4 to 7), after slot 8 400 ms, the cap.
+fn hang_tries(k: u64) -> bool {
+    matches!(k, 0 | 3 | 8)
 }
 
 /// Whether sensor `id` is down after slot `k`.
@@ -295,25 +304,29 @@ fn hanging_dropping_and_returning_sensors_give_exact_outcomes_and_leak_nothing()
         let clock = ManualClock::new();
         let mut all = gather((0..sensors).map(|id| sensor(id, address, &clock)));
         let mut table = HealthTable::new();
-        let answering = (0..sensors)
-            .filter(|&id| Kind::of(id) != Kind::Hangs)
-            .count();
         let hangs: Vec<u32> = (0..sensors)
             .filter(|&id| Kind::of(id) == Kind::Hangs)
             .collect();
 
         for k in 0..SLOTS {
+            // The hanging sensors that read at this slot; the others back off.
+            let trying = if hang_tries(k) {
+                hangs.clone()
+            } else {
+                Vec::new()
+            };
+            let tries = (0..=k).filter(|&k| hang_tries(k)).count() as u32;
+            let answering = sensors as usize - trying.len();
             let due = PERIOD * k as u32;
             server.down.store((DOWN..UP).contains(&k), SeqCst);
             clock.advance_to(due);
-            // Every sensor but the hanging ones gives its sample of slot k,
+            // Every sensor but the hanging ones trying gives its sample of slot k,
             // over real I/O, with no time passing on its clock.
             let mut seen = Vec::new();
             for _ in 0..answering {
                 let (id, sample) = within(&format!("slot {k}"), all.next()).await.unwrap();
-                assert_ne!(
-                    Kind::of(id),
-                    Kind::Hangs,
+                assert!(
+                    !trying.contains(&id),
                     "slot {k}: sensor {id} before its deadline: {sample:?}"
                 );
                 assert_eq!(
@@ -333,8 +346,7 @@ fn hanging_dropping_and_returning_sensors_give_exact_outcomes_and_leak_nothing()
             // has their request (a connect still in flight at the deadline
             // would count as a failed one, and back off); their reads are
             // cut at the deadline, not before.
-            let mid_read =
-                |server: &Server| hangs.iter().all(|&id| server.requests(id) == k as u32 + 1);
+            let mid_read = |server: &Server| trying.iter().all(|&id| server.requests(id) == tries);
             let what = || format!("slot {k}: the requests of the hanging sensors");
             driving(&mut all, server.until(what, mid_read)).await;
             assert!(
@@ -347,7 +359,7 @@ fn hanging_dropping_and_returning_sensors_give_exact_outcomes_and_leak_nothing()
                 "slot {k}: a read cut early"
             );
             clock.advance_to(due + TIMEOUT);
-            for _ in 0..hangs.len() {
+            for _ in 0..trying.len() {
                 let (id, sample) = within(&format!("slot {k}, cut"), all.next()).await.unwrap();
                 assert_eq!(Kind::of(id), Kind::Hangs, "slot {k}: sensor {id} cut");
                 assert_eq!(Got::of(&sample.outcome), Got::TimedOut);
@@ -373,13 +385,14 @@ fn hanging_dropping_and_returning_sensors_give_exact_outcomes_and_leak_nothing()
             server.until_open(connected).await;
         }
 
-        // Connects: one for good, one a slot for a hanging read (cut with
-        // its connection), one a connection of three requests, and for
+        // Connects: one for good, three for a hanging sensor (slots 0, 3
+        // and 8; it backs off between), one a connection of three
+        // requests, and for
         // the sensors that went down, slots 0, 4 and 6 (refused) and 10.
         for id in 0..sensors {
             let hellos = match Kind::of(id) {
                 Kind::Answers => 1,
-                Kind::Hangs => SLOTS as u32,
+                Kind::Hangs => 3,
                 Kind::Drops | Kind::GoesDown => 4,
             };
             assert_eq!(server.hellos(id), hellos, "hellos of sensor {id}");
@@ -388,7 +401,7 @@ fn hanging_dropping_and_returning_sensors_give_exact_outcomes_and_leak_nothing()
         let gone_down = health(3);
         assert_eq!((gone_down.ok, gone_down.errors), (5, 1));
         assert_eq!((gone_down.connect_failures, gone_down.disconnected), (2, 4));
-        assert_eq!(health(1).timeouts, SLOTS);
+        assert_eq!((health(1).timeouts, health(1).disconnected), (3, SLOTS - 3));
 
         drop(all);
         server.until_open(0).await;

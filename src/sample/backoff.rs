@@ -5,6 +5,8 @@ use super::key;
 /// How long a [`Sampler`](super::Sampler) waits before it tries to connect
 /// again after failed connects: capped exponential backoff with jitter.
 ///
+/// A failed connect is one that returned an error or timed out, or a
+/// connection lost before it gave a reading; a reading ends the run.
 /// After `n` failed connects in a row, the ceiling of the wait is
 /// `first × factorⁿ⁻¹`, at most `max` ([`delay`](Backoff::delay)). The
 /// wait itself is that ceiling less a random part of up to `jitter`
@@ -98,14 +100,21 @@ impl Backoff {
     }
 }
 
-/// One source's failed connects in a row and when it may try again: the
+/// One source's failures in a row and when it may connect again: the
 /// state a [`Backoff`] drives.
+///
+/// A failure is a connect that failed or timed out, or a connection lost
+/// (broken, or cut with a read that timed out) before it gave a reading.
+/// A reading ends the run of failures; a connection lost after one is
+/// opened again at the next slot, with no wait.
 #[derive(Clone, Debug)]
 pub(super) struct Retry {
     pub(super) backoff: Backoff,
     /// The state of the generator of the jitter.
     pub(super) random: u64,
     failures: u32,
+    /// Whether the connection in use gave a reading.
+    proven: bool,
     /// No connect before this time.
     at: Option<Duration>,
 }
@@ -116,11 +125,12 @@ impl Retry {
             backoff,
             random: seed,
             failures: 0,
+            proven: false,
             at: None,
         }
     }
 
-    /// Counts a connect that failed (or timed out) at `now`.
+    /// Counts a failure at `now`: the next connect waits.
     pub(super) fn failed(&mut self, now: Duration) {
         self.failures = self.failures.saturating_add(1);
         let wait = self
@@ -129,10 +139,24 @@ impl Retry {
         self.at = Some(now.saturating_add(wait));
     }
 
-    /// A connect succeeded: the next failure waits the first wait again.
+    /// A connect succeeded: the connection has yet to prove itself.
     pub(super) fn connected(&mut self) {
-        self.failures = 0;
+        self.proven = false;
         self.at = None;
+    }
+
+    /// A reading came: the run of failures is over.
+    pub(super) fn reading(&mut self) {
+        self.failures = 0;
+        self.proven = true;
+    }
+
+    /// The connection was lost at `now`: a failure, unless it gave a
+    /// reading.
+    pub(super) fn lost(&mut self, now: Duration) {
+        if !self.proven {
+            self.failed(now);
+        }
     }
 
     /// Whether a connect must wait at `now`.

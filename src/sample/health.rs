@@ -53,9 +53,10 @@ pub struct Health {
     pub latency: Option<Duration>,
     /// Slots sampled since the last reading: 0 right after a reading.
     pub consecutive_failures: u64,
-    /// When the first slot recorded was due: where the
-    /// [rate](Health::rate) is counted from.
+    /// When the first slot recorded was due.
     pub since: Option<Duration>,
+    /// When the last slot recorded was due.
+    pub last: Option<Duration>,
 }
 
 impl Health {
@@ -77,6 +78,7 @@ impl Health {
     /// ```
     pub fn record<T, E>(&mut self, sample: &Sample<T, E>) {
         self.since.get_or_insert(sample.due);
+        self.last = self.last.max(Some(sample.due));
         let outcome = &sample.outcome;
         if let Outcome::Skipped { slots } = *outcome {
             self.skipped = self.skipped.saturating_add(slots);
@@ -127,11 +129,14 @@ impl Health {
         self.ok > 0 && self.consecutive_failures == 0
     }
 
-    /// The achieved sampling rate at `now` (on the sampler's clock): the
-    /// readings per second since the first slot was due, in hertz. Zero
-    /// before the first slot, and at it. Within the first period or so it
-    /// overstates the rate: a reading taken just after its slot is a high
-    /// rate over a short time.
+    /// The achieved sampling rate, in hertz: the share of the slots
+    /// recorded that gave a reading, times the rate of those slots (one
+    /// less than their number, over the time from the first's due time to
+    /// the last's). A source read on every slot of a 200 ms period reads
+    /// 5 Hz from its second slot on, whatever moment it is asked; a source
+    /// read on half of them, 2.5 Hz; one that went down falls as its
+    /// failed slots are recorded. Zero until two slots, due at different
+    /// times, are recorded.
     ///
     /// # Examples
     ///
@@ -146,11 +151,15 @@ impl Health {
     ///     let outcome = if seq % 10 == 9 { Outcome::TimedOut } else { Outcome::<u8, ()>::Ok(1) };
     ///     health.record(&Sample { seq: seq.into(), due: ms(200) * seq, late: ms(0), took: ms(5), outcome });
     /// }
-    /// assert_eq!(health.rate(ms(10_000)), 4.5); // 45 readings in 10 s
+    /// assert_eq!(health.rate(), 4.5); // 5 Hz, nine reads in ten
     /// ```
-    pub fn rate(&self, now: Duration) -> f64 {
-        match self.since {
-            Some(since) if now > since => self.ok as f64 / (now - since).as_secs_f64(),
+    pub fn rate(&self) -> f64 {
+        let slots = self.taken.saturating_add(self.skipped);
+        match (self.since, self.last) {
+            (Some(first), Some(last)) if last > first && slots > 1 => {
+                let slot_rate = (slots - 1) as f64 / (last - first).as_secs_f64();
+                self.ok as f64 / slots as f64 * slot_rate
+            }
             _ => 0.0,
         }
     }

@@ -83,8 +83,9 @@ pub enum Outcome<T, E> {
     /// [backoff](super::Backoff).
     ConnectFailed(E),
     /// The connect or the read did not finish by the sample's deadline: it
-    /// was dropped, and with it the connection. A connect that timed out
-    /// counts as a failed connect for the backoff.
+    /// was dropped, and with it the connection. A connect that timed out,
+    /// or a read on a connection that has given no reading yet, counts as
+    /// a failed connect for the backoff.
     TimedOut,
     /// The source had no connection, and the next try to connect waits for
     /// the [backoff](super::Backoff): nothing was tried for this sample.

@@ -32,6 +32,13 @@ pin_project! {
     ///   gets its sample, and connects are tried only on slots, so a
     ///   source that is down is tried no more often than it is sampled.
     ///
+    /// A connection lost before it gave a reading (broken, or cut with a
+    /// read that timed out) counts as a failed connect too: a device that
+    /// accepts connections and then hangs, or closes them at once, is
+    /// backed off, not connected to on every slot. A reading ends the run
+    /// of failures, and a connection lost after one is opened again at the
+    /// next slot, with no wait.
+    ///
     /// A sample has a deadline: its start plus the
     /// [timeout](Sampler::timeout), and never past the next slot's due
     /// time while that is still ahead. A connect or read that has not
@@ -49,6 +56,11 @@ pin_project! {
     /// is ever due again, it stays pending. It is a `Stream` like any
     /// other source: `Gather` drives it, and
     /// `filter_map(|s| future::ready(s.ok()))` keeps the readings.
+    ///
+    /// On a [`ManualClock`](crate::time::ManualClock) over real I/O (a
+    /// test), a connect or read moves only while the sampler is polled,
+    /// and moving the clock to a deadline cuts what is in flight, whether
+    /// or not its I/O would have been done by then in real time.
     ///
     /// # Cancel safety
     ///

@@ -1,6 +1,5 @@
 use alloc::collections::BTreeMap;
 use core::borrow::Borrow;
-use core::time::Duration;
 
 use super::{Health, Sample};
 
@@ -40,8 +39,9 @@ use super::{Health, Sample};
 /// let down: Vec<&str> = table.down().map(|(&sensor, _)| sensor).collect();
 /// assert_eq!(down, ["pump"]);
 /// assert_eq!(table.get("pump").unwrap().timeouts, 5);
-/// assert_eq!(table.rate(ms(1_000)), 25.0); // readings per second, all sources
-/// assert_eq!(table.get("tank").unwrap().rate(ms(1_000)), 10.0);
+/// assert_eq!(table.get("tank").unwrap().rate(), 10.0); // every 100 ms
+/// assert_eq!(table.get("pump").unwrap().rate(), 5.0); // half of the slots
+/// assert_eq!(table.rate(), 25.0); // all three
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HealthTable<K> {
@@ -152,23 +152,15 @@ impl<K: Ord> HealthTable<K> {
         self.sources.iter().filter(|(_, health)| !health.is_up())
     }
 
-    /// The achieved sampling rate of all the sources at `now`: their
-    /// readings per second, in hertz, since the first slot of any of them
-    /// was due (see [`Health::rate`]). Divided by [`len`](HealthTable::len),
-    /// it is the mean rate per source.
+    /// The achieved sampling rate of all the sources: the sum of their
+    /// [rates](Health::rate), in hertz. Divided by
+    /// [`len`](HealthTable::len), it is the mean rate per source.
     ///
     /// # Examples
     ///
     /// See [`HealthTable`].
-    pub fn rate(&self, now: Duration) -> f64 {
-        let since = self.sources.values().filter_map(|h| h.since).min();
-        match since {
-            Some(since) if now > since => {
-                let ok: u64 = self.sources.values().map(|h| h.ok).sum();
-                ok as f64 / (now - since).as_secs_f64()
-            }
-            _ => 0.0,
-        }
+    pub fn rate(&self) -> f64 {
+        self.sources.values().map(Health::rate).sum()
     }
 
     /// How many sources the table holds.

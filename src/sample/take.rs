@@ -38,6 +38,8 @@ where
                         let now = this.clock.now();
                         if connecting {
                             this.retry.failed(now);
+                        } else {
+                            this.retry.lost(now);
                         }
                         return finish(
                             this.tick,
@@ -70,12 +72,18 @@ where
                 let (conn, result) = core::task::ready!(read.poll(cx));
                 this.reading.set(None);
                 this.sleep.set(None);
+                let now = this.clock.now();
+                if result.is_ok() {
+                    this.retry.reading();
+                }
+                if conn.is_none() {
+                    this.retry.lost(now);
+                }
                 *this.conn = conn;
                 let outcome = match result {
                     Ok(value) => Outcome::Ok(value),
                     Err(error) => Outcome::Err(error),
                 };
-                let now = this.clock.now();
                 return finish(this.tick, this.health, *this.started, now, outcome);
             }
 
