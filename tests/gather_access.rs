@@ -9,6 +9,7 @@
 mod common;
 
 use std::num::NonZeroU32;
+use std::ops::Range;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -54,6 +55,14 @@ fn poll<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
     poll_once(stream, futures::task::noop_waker_ref())
 }
 
+/// Always ready sources, one per key, all counted by `counters`.
+fn repeats(keys: Range<usize>, counters: &Arc<Counters>) -> impl Iterator<Item = Repeat> + '_ {
+    keys.map(|key| Repeat {
+        key,
+        counters: Arc::clone(counters),
+    })
+}
+
 /// `n` sources driven by hand, all counted by `counters`, and their handles.
 fn manuals(n: usize, counters: &Arc<Counters>) -> (Vec<Manual<usize>>, Vec<Handle<usize>>) {
     (0..n).map(|_| manual(counters)).unzip()
@@ -72,13 +81,8 @@ fn send_from_threads(handles: &[Handle<usize>]) {
 fn contains_get_and_get_mut_find_the_sources_held() {
     let counters = Counters::new();
     let mut gather = Gather::new();
-    let ids: Vec<SourceId> = (0..3)
-        .map(|key| {
-            gather.push(Repeat {
-                key,
-                counters: counters.clone(),
-            })
-        })
+    let ids: Vec<SourceId> = repeats(0..3, &counters)
+        .map(|source| gather.push(source))
         .collect();
     for (key, &id) in ids.iter().enumerate() {
         assert!(gather.contains(id));
@@ -344,21 +348,10 @@ fn no_stale_wake_of_a_cleared_source_reaches_a_later_source_in_its_slot() {
 #[test]
 fn clear_ends_the_turn_in_progress() {
     let counters = Counters::new();
-    let mut gather = Gather::new();
-    for key in 0..2 {
-        gather.push(Repeat {
-            key,
-            counters: counters.clone(),
-        });
-    }
+    let mut gather: Gather<Repeat> = repeats(0..2, &counters).collect();
     assert_eq!(gather.next_item(), 0, "slot 0's turn begins");
     gather.clear();
-    for key in 2..4 {
-        gather.push(Repeat {
-            key,
-            counters: counters.clone(),
-        });
-    }
+    gather.extend(repeats(2..4, &counters));
     let polls = counters.polls();
     // The new source in slot 0 does not inherit the rest of the old turn:
     // each source gets whole turns of its own.
@@ -408,13 +401,7 @@ fn a_source_that_panics_when_cleared_leaves_the_sources_before_it() {
 #[test]
 fn into_iterator_by_value_takes_the_sources_out_in_slot_order() {
     let counters = Counters::new();
-    let mut gather = Gather::new();
-    for key in 0..3 {
-        gather.push(Repeat {
-            key,
-            counters: counters.clone(),
-        });
-    }
+    let gather: Gather<Repeat> = repeats(0..3, &counters).collect();
     let mut sources: IntoSources<Repeat> = gather.into_iter();
     assert_eq!(sources.len(), 3);
     assert_eq!(format!("{sources:?}"), "IntoSources { len: 3, .. }");
