@@ -336,19 +336,6 @@ impl<S> Gather<S> {
         let chunk = &self.chunks[chunk];
         self.slots.remove(id, || chunk.is_woken(bit))
     }
-
-    /// Takes every source out, in slot order, leaving nothing behind; the
-    /// caller decides when each is dropped.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let gather = confluo::gather([futures::stream::iter([1]), futures::stream::iter([2])]);
-    /// assert_eq!(gather.into_sources().count(), 2);
-    /// ```
-    pub fn into_sources(mut self) -> impl Iterator<Item = Pin<Box<S>>> {
-        core::mem::replace(&mut self.slots, Slots::new()).into_streams()
-    }
 }
 
 impl<S> Drop for Gather<S> {
@@ -381,15 +368,15 @@ impl<S: Stream> Stream for Gather<S> {
 
     /// The sum of the sources' hints (saturating); costs O(sources).
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.slots.streams().map(|stream| stream.size_hint()).fold(
-            (0, Some(0)),
-            |(low, high), (l, h)| {
+        self.slots
+            .iter()
+            .map(|(_, stream)| stream.size_hint())
+            .fold((0, Some(0)), |(low, high), (l, h)| {
                 (
                     low.saturating_add(l),
                     high.zip(h).and_then(|(a, b)| a.checked_add(b)),
                 )
-            },
-        )
+            })
     }
 }
 

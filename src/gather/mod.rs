@@ -6,8 +6,10 @@
 //! (the wakers and the ready list: all that crosses threads), `line.rs` (who
 //! is polled next, and why that is fair), `gather.rs` (`Gather` and its
 //! methods), `poll.rs` (one call's loop), `events.rs` (items with their
-//! ids), `future.rs` (futures gathered in input order).
+//! ids), `access.rs` (a `Gather` as a container of sources), `future.rs`
+//! (futures gathered in input order).
 
+mod access;
 mod events;
 mod future;
 #[allow(clippy::module_inception)]
@@ -20,6 +22,7 @@ mod poll;
 mod ready;
 mod slots;
 
+pub use access::{IntoSources, Sources, SourcesMut};
 pub use events::Events;
 pub use future::{gather_all, try_gather_all, GatherAll, TryGatherAll};
 pub use gather::{gather, Gather};

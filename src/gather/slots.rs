@@ -19,8 +19,10 @@
 //! past the retirement; it then costs the next source one spurious poll.
 
 use alloc::boxed::Box;
-use alloc::vec::Vec;
+use alloc::vec::{self, Vec};
+use core::iter::{Enumerate, FusedIterator};
 use core::pin::Pin;
+use core::slice;
 
 use super::id::SourceId;
 use super::ready::{Node, GENERATION};
@@ -31,7 +33,7 @@ const NONE: u32 = u32::MAX;
 
 /// A slot holds a source and its waker node (two pointers), or, once free,
 /// the generation its next source gets and the next free slot.
-enum Slot<S> {
+pub(super) enum Slot<S> {
     Occupied {
         stream: Pin<Box<S>>,
         node: Arc<Node>,
@@ -183,32 +185,157 @@ impl<S> Slots<S> {
         }
     }
 
-    /// Every source held, in slot order.
-    pub(super) fn streams(&self) -> impl Iterator<Item = &Pin<Box<S>>> {
-        self.slots.iter().filter_map(|slot| match slot {
-            Slot::Occupied { stream, .. } => Some(stream),
-            Slot::Vacant { .. } => None,
-        })
+    /// The source `id`, if it is held.
+    pub(super) fn get(&self, id: SourceId) -> Option<Pin<&S>> {
+        lookup(self.slots.get(id.slot() as usize), id)
+    }
+
+    /// The source `id`, pinned, if it is held.
+    pub(super) fn get_mut(&mut self, id: SourceId) -> Option<Pin<&mut S>> {
+        lookup(self.slots.get_mut(id.slot() as usize), id)
+    }
+
+    /// One past the last slot made, held or free.
+    pub(super) fn end(&self) -> u32 {
+        // At most `NONE` slots are made (see `insert`).
+        self.slots.len() as u32
+    }
+
+    /// Every source held, in slot order, with its id.
+    pub(super) fn iter(&self) -> Occupied<slice::Iter<'_, Slot<S>>> {
+        Occupied::new(self.slots.iter(), self.len)
+    }
+
+    /// Every source held, in slot order, with its id.
+    pub(super) fn iter_mut(&mut self) -> Occupied<slice::IterMut<'_, Slot<S>>> {
+        Occupied::new(self.slots.iter_mut(), self.len)
     }
 
     /// Takes every source out, in slot order, retiring their nodes.
-    pub(super) fn into_streams(self) -> impl Iterator<Item = Pin<Box<S>>> {
-        self.slots.into_iter().filter_map(|slot| match slot {
-            Slot::Occupied { stream, node } => {
-                node.retire();
-                Some(stream)
-            }
-            Slot::Vacant { .. } => None,
-        })
+    pub(super) fn into_streams(self) -> Occupied<vec::IntoIter<Slot<S>>> {
+        Occupied::new(self.slots.into_iter(), self.len)
     }
 }
 
-#[cfg(all(test, target_pointer_width = "64", not(confluo_loom)))]
+/// What a slot, borrowed or owned, gives of the source it holds.
+pub(super) trait Held {
+    /// The source as the borrow or ownership of the slot allows, with its
+    /// id where the source stays.
+    type Item;
+    /// What the slot at `index` gives, if it holds a source.
+    fn held(self, index: u32) -> Option<Self::Item>;
+}
+
+impl<'a, S> Held for &'a Slot<S> {
+    type Item = (SourceId, Pin<&'a S>);
+    fn held(self, index: u32) -> Option<Self::Item> {
+        let Slot::Occupied { stream, node } = self else {
+            return None;
+        };
+        Some((SourceId::new(index, node.generation()), stream.as_ref()))
+    }
+}
+
+impl<'a, S> Held for &'a mut Slot<S> {
+    type Item = (SourceId, Pin<&'a mut S>);
+    fn held(self, index: u32) -> Option<Self::Item> {
+        let Slot::Occupied { stream, node } = self else {
+            return None;
+        };
+        Some((SourceId::new(index, node.generation()), stream.as_mut()))
+    }
+}
+
+/// A source taken out retires its node: a later wake of it is a no-op.
+impl<S> Held for Slot<S> {
+    type Item = Pin<Box<S>>;
+    fn held(self, _: u32) -> Option<Pin<Box<S>>> {
+        let Slot::Occupied { stream, node } = self else {
+            return None;
+        };
+        node.retire();
+        Some(stream)
+    }
+}
+
+/// The source `id` in `slot`, if it is still there.
+fn lookup<T, P>(slot: Option<T>, id: SourceId) -> Option<P>
+where
+    T: Held<Item = (SourceId, P)>,
+{
+    let (held, stream) = slot?.held(id.slot())?;
+    (held == id).then_some(stream)
+}
+
+/// What the slots of `I` hold, in slot order. `left` counts the sources
+/// not yet given: the length is exact, and no slot past the last source is
+/// looked at.
+#[derive(Clone)]
+pub(super) struct Occupied<I> {
+    slots: Enumerate<I>,
+    left: usize,
+}
+
+impl<I: Iterator> Occupied<I> {
+    fn new(slots: I, held: usize) -> Self {
+        Occupied {
+            slots: slots.enumerate(),
+            left: held,
+        }
+    }
+}
+
+/// What the slot at `index` gives, if it holds a source.
+fn held<T: Held>((index, slot): (usize, T)) -> Option<T::Item> {
+    // A slot's index fits in a `u32` (see `Slots::insert`).
+    slot.held(index as u32)
+}
+
+impl<I> Iterator for Occupied<I>
+where
+    I: Iterator,
+    I::Item: Held,
+{
+    type Item = <I::Item as Held>::Item;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        let found = self.slots.find_map(held)?;
+        self.left -= 1;
+        Some(found)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl<I> ExactSizeIterator for Occupied<I>
+where
+    I: Iterator,
+    I::Item: Held,
+{
+}
+
+/// Once `left` is zero, it stays zero.
+impl<I> FusedIterator for Occupied<I>
+where
+    I: Iterator,
+    I::Item: Held,
+{
+}
+
+#[cfg(all(test, not(confluo_loom)))]
 mod tests {
     use super::*;
+    use crate::gather::ready::{Chunk, Shared};
+    use core::task::Waker;
 
     /// What `Gather` keeps per source: BENCHMARKS.md counts on these sizes.
     #[test]
+    #[cfg(target_pointer_width = "64")]
     fn a_slot_is_two_pointers_and_a_node_sixteen_bytes() {
         assert_eq!(
             core::mem::size_of::<Slot<futures_core::stream::BoxStream<'_, u8>>>(),
@@ -216,5 +343,66 @@ mod tests {
         );
         assert_eq!(core::mem::size_of::<Slot<[u64; 8]>>(), 16);
         assert_eq!(core::mem::size_of::<Node>(), 16);
+    }
+
+    /// Slots holding `0..n` in slots `0..n`, with a node each.
+    fn slots(n: u32, chunk: &Arc<Chunk>) -> (Slots<u32>, Vec<SourceId>) {
+        let mut slots = Slots::new();
+        let ids = (0..n)
+            .map(|source| {
+                slots.insert(source, |index, generation| {
+                    Node::new(chunk, index, generation)
+                })
+            })
+            .collect();
+        (slots, ids)
+    }
+
+    #[test]
+    fn the_sources_held_come_in_slot_order_with_their_ids_and_an_exact_count() {
+        let chunk = Chunk::new(&Shared::new(), 0);
+        let (mut slots, ids) = slots(6, &chunk);
+        for &id in &[ids[5], ids[0], ids[2]] {
+            let _ = slots.remove(id, || false);
+        }
+        // Slot 2, freed last, serves a new source, of the next generation.
+        let again = slots.insert(20, |index, generation| Node::new(&chunk, index, generation));
+        assert_eq!((again.slot(), again.generation()), (2, 1));
+
+        let mut held = slots.iter();
+        assert_eq!(held.len(), 4);
+        assert_eq!(held.next().map(|(id, s)| (id, *s)), Some((ids[1], 1)));
+        assert_eq!(held.len(), 3);
+        assert_eq!(held.next().map(|(id, s)| (id, *s)), Some((again, 20)));
+        assert_eq!(held.next().map(|(id, s)| (id, *s)), Some((ids[3], 3)));
+        assert_eq!(held.next().map(|(id, s)| (id, *s)), Some((ids[4], 4)));
+        assert_eq!(held.len(), 0);
+        assert!(held.next().is_none());
+
+        for (_, mut source) in slots.iter_mut() {
+            *source += 100;
+        }
+        let taken: Vec<u32> = slots.into_streams().map(|s| *s).collect();
+        assert_eq!(taken, [101, 120, 103, 104]);
+    }
+
+    #[test]
+    fn the_sources_taken_out_have_their_nodes_retired() {
+        let chunk = Chunk::new(&Shared::new(), 0);
+        let (slots, _) = slots(2, &chunk);
+        let wakers: Vec<Waker> = slots
+            .slots
+            .iter()
+            .map(|slot| match slot {
+                Slot::Occupied { node, .. } => Waker::from(Arc::clone(node)),
+                Slot::Vacant { .. } => unreachable!("two sources held"),
+            })
+            .collect();
+        let mut taken = slots.into_streams();
+        assert_eq!(taken.next().map(|s| *s), Some(0));
+        wakers[0].wake_by_ref();
+        assert!(!chunk.is_woken(1), "the source taken out wakes nobody");
+        wakers[1].wake_by_ref();
+        assert!(chunk.is_woken(2), "the one still in wakes its slot");
     }
 }
