@@ -8,7 +8,9 @@ use std::cell::Cell;
 use std::marker::{PhantomData, PhantomPinned};
 use std::rc::Rc;
 
-use confluo::{Event, Events, Gather, GatherAll, SourceId, TryGatherAll};
+use confluo::{
+    Event, Events, Gather, GatherAll, IntoSources, SourceId, Sources, SourcesMut, TryGatherAll,
+};
 
 struct Probe<T: ?Sized>(PhantomData<T>);
 
@@ -84,6 +86,16 @@ fn gather_follows_its_sources() {
     assert_eq!(traits!(Gather<PinnedStream>), (true, true, true));
     assert_eq!(traits!(Events<'static, Plain>), (true, true, true));
     assert_eq!(traits!(Events<'static, Local>), (false, false, true));
+    assert_eq!(traits!(Sources<'static, Plain>), (true, true, true));
+    assert_eq!(traits!(Sources<'static, SendOnly>), (false, false, true));
+    assert_eq!(traits!(Sources<'static, Local>), (false, false, true));
+    assert_eq!(traits!(SourcesMut<'static, Plain>), (true, true, true));
+    assert_eq!(traits!(SourcesMut<'static, SendOnly>), (true, false, true));
+    assert_eq!(traits!(SourcesMut<'static, Local>), (false, false, true));
+    assert_eq!(traits!(IntoSources<Plain>), (true, true, true));
+    assert_eq!(traits!(IntoSources<SendOnly>), (true, false, true));
+    assert_eq!(traits!(IntoSources<Local>), (false, false, true));
+    assert_eq!(traits!(IntoSources<PinnedStream>), (true, true, true));
 }
 
 #[test]
