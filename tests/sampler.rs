@@ -591,3 +591,68 @@ fn a_sampler_of_send_parts_is_send_and_can_be_spawned() {
     send(&sampler);
     assert!(format!("{sampler:?}").starts_with("Sampler {"));
 }
+
+#[test]
+#[should_panic(expected = "timeout is zero")]
+fn a_zero_timeout_is_refused() {
+    let _ = Sampler::new(
+        every(ms(1_000)),
+        ManualClock::new(),
+        || std::future::ready(Ok::<(), ()>(())),
+        |()| std::future::ready((Some(()), Ok::<u8, ()>(1))),
+    )
+    .timeout(Duration::ZERO);
+}
+
+#[test]
+fn a_sampler_gives_up_after_failures_in_a_row_and_ends() {
+    // A device that accepts and then hangs: each connection is cut with a
+    // read that timed out before any reading, a failure for the backoff.
+    let clock = ManualClock::new();
+    let connects = Arc::new(AtomicUsize::new(0));
+    let counted = Arc::clone(&connects);
+    let sampler = Sampler::new(
+        every(ms(100)),
+        clock.clone(),
+        move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            std::future::ready(Ok::<(), ()>(()))
+        },
+        |()| std::future::pending::<(Option<()>, Result<u8, ()>)>(),
+    )
+    .timeout(ms(10))
+    .backoff(Backoff {
+        first: ms(150),
+        max: ms(150),
+        factor: 2,
+        jitter: 0,
+    })
+    .give_up_after(std::num::NonZeroU32::new(3).unwrap());
+    let mut sampler = Box::pin(sampler);
+    let mut outcomes = Vec::new();
+    let (_, waker) = CountingWaker::new();
+    let mut cx = Context::from_waker(&waker);
+    for _ in 0..100 {
+        match sampler.as_mut().poll_next(&mut cx) {
+            Poll::Ready(Some(sample)) => outcomes.push((sample.seq, sample.outcome)),
+            Poll::Ready(None) => break,
+            Poll::Pending => {
+                clock.advance(ms(5));
+            }
+        }
+    }
+    assert_eq!(
+        outcomes,
+        [
+            (0, Outcome::TimedOut),
+            (1, Outcome::Disconnected), // waits until 160 ms
+            (2, Outcome::TimedOut),
+            (3, Outcome::Disconnected), // until 360 ms
+            (4, Outcome::TimedOut),
+        ]
+    );
+    assert_eq!(get(&connects), 3);
+    assert!(sampler.is_terminated());
+    assert_eq!(sampler.as_mut().poll_next(&mut cx), Poll::Ready(None));
+    assert_eq!(clock.sleepers(), 0);
+}

@@ -1,3 +1,4 @@
+use core::num::NonZeroU32;
 use core::time::Duration;
 
 use super::key;
@@ -113,6 +114,8 @@ pub(super) struct Retry {
     /// The state of the generator of the jitter.
     pub(super) random: u64,
     failures: u32,
+    /// Failures in a row after which the source ends.
+    pub(super) give_up: Option<NonZeroU32>,
     /// Whether the connection in use gave a reading.
     proven: bool,
     /// No connect before this time.
@@ -125,6 +128,7 @@ impl Retry {
             backoff,
             random: seed,
             failures: 0,
+            give_up: None,
             proven: false,
             at: None,
         }
@@ -157,6 +161,11 @@ impl Retry {
         if !self.proven {
             self.failed(now);
         }
+    }
+
+    /// Whether the source has failed as many times in a row as it may.
+    pub(super) fn gave_up(&self) -> bool {
+        self.give_up.is_some_and(|n| self.failures >= n.get())
     }
 
     /// Whether a connect must wait at `now`.

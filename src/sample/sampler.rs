@@ -1,5 +1,6 @@
 use core::fmt;
 use core::future::Future;
+use core::num::NonZeroU32;
 use core::time::Duration;
 
 use futures_core::stream::{FusedStream, Stream};
@@ -52,8 +53,8 @@ pin_project! {
     /// with `Skip`, one [`Outcome::Skipped`] sample reports them before
     /// the next sample. Every slot is so reported, in order.
     ///
-    /// The stream never ends (like [`Ticks`](super::Ticks)); once no slot
-    /// is ever due again, it stays pending. It is a `Stream` like any
+    /// The stream ends only when it [gives up](Sampler::give_up_after);
+    /// once no slot is ever due again, it stays pending. It is a `Stream` like any
     /// other source: `Gather` drives it, and
     /// `filter_map(|s| future::ready(s.ok()))` keeps the readings.
     ///
@@ -198,7 +199,12 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
     /// is cut; the period by default. The deadline never lies past the
     /// next slot's due time, so a timeout longer than the period acts as
     /// the period (except for slots fired late, when the next one is due
-    /// already). A zero timeout cuts every sample before its first poll.
+    /// already).
+    ///
+    /// # Panics
+    ///
+    /// If `timeout` is zero: every sample would be cut before it started
+    /// (as tokio's `interval` refuses a zero period).
     ///
     /// # Examples
     ///
@@ -216,6 +222,10 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
     /// assert_eq!(sampler.timeout(Duration::from_secs(2)).sample_timeout(), Duration::from_secs(2));
     /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
+        assert!(
+            timeout > Duration::ZERO,
+            "a sampler's timeout is zero: every sample would time out"
+        );
         self.timeout = Some(timeout);
         self
     }
@@ -262,6 +272,45 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
     /// ```
     pub fn backoff(mut self, backoff: Backoff) -> Self {
         self.retry.backoff = backoff;
+        self
+    }
+
+    /// Gives up after `failures` failed connects in a row (see
+    /// [`Backoff`] for what fails): the sample of the last failure is the
+    /// stream's last item, and the sampler ends, so a `Gather` driving it
+    /// reports its end. By default a sampler never gives up.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::sample::{Outcome, Period, Sampler, Schedule};
+    /// use confluo::time::ManualClock;
+    /// use futures::{FutureExt, StreamExt};
+    /// use std::num::NonZeroU32;
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let sampler = Sampler::new(
+    ///     Schedule::every(Period::new(Duration::from_secs(1)).unwrap()),
+    ///     clock.clone(),
+    ///     || async { Err::<(), _>("refused") },
+    ///     |()| async { (Some(()), Ok::<u8, _>(1)) },
+    /// )
+    /// .give_up_after(NonZeroU32::new(2).unwrap());
+    /// let mut sampler = Box::pin(sampler);
+    /// let mut outcomes = Vec::new();
+    /// while let Some(Some(sample)) = sampler.next().now_or_never() {
+    ///     outcomes.push(sample.outcome);
+    ///     clock.advance(Duration::from_secs(1));
+    /// }
+    /// // Refused, then waiting out the backoff (1 s at most), refused again:
+    /// // given up.
+    /// assert_eq!(outcomes.iter().filter(|o| **o == Outcome::ConnectFailed("refused")).count(), 2);
+    /// assert_eq!(outcomes.last(), Some(&Outcome::ConnectFailed("refused")));
+    /// assert!(futures::stream::FusedStream::is_terminated(&sampler));
+    /// ```
+    pub fn give_up_after(mut self, failures: NonZeroU32) -> Self {
+        self.retry.give_up = Some(failures);
         self
     }
 
@@ -417,9 +466,10 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut> FusedStream
 where
     Self: Stream,
 {
-    /// Never: the stream does not end.
+    /// Once the sampler [gave up](Sampler::give_up_after); never
+    /// otherwise.
     fn is_terminated(&self) -> bool {
-        false
+        self.retry.gave_up()
     }
 }
 

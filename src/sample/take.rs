@@ -25,6 +25,10 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Sample<T, E>>> {
         let mut this = self.project();
+        if this.retry.gave_up() {
+            this.sleep.set(None);
+            return Poll::Ready(None);
+        }
         loop {
             let in_flight = this.connecting.is_some() || this.reading.is_some();
             if in_flight {
