@@ -3,6 +3,11 @@ use core::time::Duration;
 /// One sample of a [`Sampler`](super::Sampler): which slot, when it was
 /// due, how late it started, how long it took, and what came of it.
 ///
+/// A sample does not carry its source's key, which a sampler does not
+/// need: tag the samples of many sources with
+/// `sampler.map(move |sample| (key, sample))` before they are gathered,
+/// or take the `SourceId` that a `Gather`'s `events()` gives each item.
+///
 /// # Examples
 ///
 /// ```
