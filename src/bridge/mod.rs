@@ -10,6 +10,7 @@ mod producer;
 mod recv_error;
 mod room;
 mod router;
+mod send_error;
 mod stats;
 
 use alloc::vec::Vec;
@@ -20,9 +21,10 @@ use crate::sync::Arc;
 use room::Room;
 
 pub use consumer::Consumer;
-pub use producer::{Producer, Pumped, SendError, TrySendError};
+pub use producer::{Producer, Pumped};
 pub use recv_error::{RecvTimeoutError, TryRecvError};
 pub use router::Router;
+pub use send_error::{SendError, TrySendError};
 pub use stats::Stats;
 
 /// What travels through the channel: one record, or a batch of them.
