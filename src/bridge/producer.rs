@@ -7,13 +7,16 @@ use core::task::{Context, Poll};
 use async_channel::{Sender, TrySendError as ChannelError};
 use futures_core::Stream;
 
+use super::overflow::Made;
+use super::pumped::Pumped;
 use super::room::{Room, Taken};
 use super::send_error::{SendError, TrySendError};
 use super::stats::Stats;
-use super::{Bridge, Message, Shared};
+use super::{Bridge, Message, Overflow, Shared};
 use crate::sync::Arc;
 
-/// The async end of a bridge: sends records with backpressure.
+/// The async end of a bridge: sends records with backpressure, or by the
+/// bridge's [`Overflow`] policy when it is full.
 ///
 /// Cloning gives another producer of the same bridge; the bridge closes (the
 /// consumers' end-of-stream) when the last producer is dropped.
@@ -33,8 +36,8 @@ use crate::sync::Arc;
 /// assert_eq!(consumer.collect::<Vec<_>>(), [1, 2]);
 /// ```
 pub struct Producer<T> {
-    sender: Sender<Message<T>>,
-    shared: Arc<Shared<T>>,
+    pub(super) sender: Sender<Message<T>>,
+    pub(super) shared: Arc<Shared<T>>,
     bridge: Bridge,
 }
 
@@ -54,54 +57,6 @@ impl<T> fmt::Debug for Producer<T> {
             .field("bridge", &self.bridge)
             .field("stats", &self.stats())
             .finish()
-    }
-}
-
-/// How a [`Producer::pump`] ended.
-///
-/// # Examples
-///
-/// ```
-/// use confluo::Pumped;
-/// use std::num::NonZeroUsize;
-///
-/// let (producer, consumer) = confluo::bridge(NonZeroUsize::new(4).unwrap());
-/// drop(consumer);
-/// let pumped = smol::block_on(producer.pump(futures::stream::iter([7, 8])));
-/// assert_eq!(pumped, Pumped::ConsumersGone { forwarded: 0, unsent: vec![7] });
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pumped<T> {
-    /// The stream ended and every record was forwarded.
-    Ended {
-        /// Records forwarded into the bridge.
-        forwarded: u64,
-    },
-    /// Every consumer went away, or an end closed the bridge
-    /// ([`Producer::close`], [`Consumer::close`](super::Consumer::close));
-    /// the stream was dropped at once.
-    ConsumersGone {
-        /// Records forwarded into the bridge before that.
-        forwarded: u64,
-        /// The records taken from the stream that could not be delivered.
-        unsent: Vec<T>,
-    },
-}
-
-impl<T> Pumped<T> {
-    /// Records forwarded into the bridge.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (producer, _consumer) = confluo::bridge(std::num::NonZeroUsize::new(4).unwrap());
-    /// let pumped = smol::block_on(producer.pump(futures::stream::iter([1, 2, 3])));
-    /// assert_eq!(pumped.forwarded(), 3);
-    /// ```
-    pub fn forwarded(&self) -> u64 {
-        match self {
-            Pumped::Ended { forwarded } | Pumped::ConsumersGone { forwarded, .. } => *forwarded,
-        }
     }
 }
 
@@ -205,7 +160,9 @@ impl<T> Producer<T> {
         self.sender.is_closed()
     }
 
-    /// Sends one record, waiting while the bridge is full.
+    /// Sends one record, waiting while the bridge is full; under a drop
+    /// policy ([`Overflow`]) it never waits, and a full bridge drops a
+    /// record instead: the oldest waiting, or this one.
     ///
     /// # Errors
     ///
@@ -230,24 +187,29 @@ impl<T> Producer<T> {
         };
         let taken = match room.try_take(1) {
             Some(taken) => taken,
+            None if self.bridge.overflow != Overflow::Block => {
+                return self
+                    .send_one_into_room_dropping(room, record)
+                    .map_err(SendError)
+            }
             None => match self.wait_for_room(room, 1).await {
                 Some(taken) => taken,
                 None => return Err(SendError(record)),
             },
         };
         self.send_taken(Message::One(record), taken)
-            .map_err(|message| match message {
-                Message::One(record) => SendError(record),
-                Message::Many(_) => unreachable!("sent one"),
-            })
+            .map_err(|message| SendError(message.into_one()))
     }
 
-    /// Sends one record if the bridge has room now.
+    /// Sends one record if the bridge has room now; under a drop policy
+    /// ([`Overflow`]), a full bridge drops a record instead (the oldest
+    /// waiting, or this one) and the send succeeds.
     ///
     /// # Errors
     ///
-    /// [`TrySendError::Full`] when the bridge is full,
-    /// [`TrySendError::Closed`] when the bridge is closed.
+    /// [`TrySendError::Full`] when the bridge is full (only under
+    /// [`Overflow::Block`]), [`TrySendError::Closed`] when the bridge is
+    /// closed.
     ///
     /// # Examples
     ///
@@ -263,17 +225,23 @@ impl<T> Producer<T> {
                     self.count_sent(1);
                     Ok(())
                 }
-                Err(ChannelError::Full(Message::One(record))) => {
+                Err(ChannelError::Full(message)) => {
+                    let record = message.into_one();
+                    if self.bridge.overflow != Overflow::Block {
+                        return self.send_one_dropping(record).map_err(TrySendError::Closed);
+                    }
                     self.saw_full();
                     Err(TrySendError::Full(record))
                 }
-                Err(ChannelError::Closed(Message::One(record))) => {
-                    Err(TrySendError::Closed(record))
-                }
-                Err(_) => unreachable!("sent one"),
+                Err(ChannelError::Closed(message)) => Err(TrySendError::Closed(message.into_one())),
             };
         };
         let Some(taken) = room.try_take(1) else {
+            if self.bridge.overflow != Overflow::Block {
+                return self
+                    .send_one_into_room_dropping(room, record)
+                    .map_err(TrySendError::Closed);
+            }
             if self.sender.is_closed() {
                 return Err(TrySendError::Closed(record));
             }
@@ -281,10 +249,7 @@ impl<T> Producer<T> {
             return Err(TrySendError::Full(record));
         };
         self.send_taken(Message::One(record), taken)
-            .map_err(|message| match message {
-                Message::One(record) => TrySendError::Closed(record),
-                Message::Many(_) => unreachable!("sent one"),
-            })
+            .map_err(|message| TrySendError::Closed(message.into_one()))
     }
 
     /// Forwards every item of `stream` into the bridge, then ends; or ends at
@@ -292,9 +257,11 @@ impl<T> Producer<T> {
     /// the stream (and so releasing the sources behind it).
     ///
     /// While the bridge is full the pump waits and does not poll the stream:
-    /// a `Gather` behind it stops reading its sources. The pump owns this
-    /// producer; when the last producer is gone, consumers end after
-    /// draining.
+    /// a `Gather` behind it stops reading its sources. Under a drop policy
+    /// ([`Overflow`]) it never waits: a full bridge drops records (the
+    /// oldest waiting, or those the pump has just taken), and the pump
+    /// reads its stream at the stream's pace. The pump owns this producer;
+    /// when the last producer is gone, consumers end after draining.
     ///
     /// # Cancel safety
     ///
@@ -341,8 +308,28 @@ impl<T> Producer<T> {
             // Room for up to a batch, with the first record in hand; from
             // here to the send nothing waits, so the room taken comes back
             // at once if the pump is dropped or the stream panics.
+            let mut dropped = None;
             let mut taken = match room.try_take(batch) {
                 Some(taken) => taken,
+                None if self.bridge.overflow != Overflow::Block => {
+                    match self.make_room(room, batch) {
+                        Made::Room(taken, oldest) => {
+                            dropped = Some(oldest);
+                            taken
+                        }
+                        Made::DropNewest => {
+                            self.drop_newest(first);
+                            forwarded += 1;
+                            continue;
+                        }
+                        Made::Closed => {
+                            return Pumped::ConsumersGone {
+                                forwarded,
+                                unsent: alloc::vec![first],
+                            }
+                        }
+                    }
+                }
                 None => match self.wait_for_room(room, batch).await {
                     Some(taken) => taken,
                     None => {
@@ -369,7 +356,12 @@ impl<T> Producer<T> {
             let records = message.len();
             last = records;
             taken.keep(records);
-            if let Err(message) = self.send_taken(message, taken) {
+            let sent = self.send_taken(message, taken);
+            // Last: a callback that panics finds the message sent.
+            if let Some(dropped) = dropped {
+                self.hand_over(dropped);
+            }
+            if let Err(message) = sent {
                 return Pumped::ConsumersGone {
                     forwarded,
                     unsent: message.into_records(),
@@ -381,12 +373,16 @@ impl<T> Producer<T> {
     }
 
     /// Sends one record into a bridge without batches, whose channel counts
-    /// records: waits while it is full, counting the wait.
+    /// records: waits while it is full, counting the wait, or drops by the
+    /// bridge's policy.
     async fn send_bounded(&self, record: T) -> Result<(), T> {
         let sent = match self.sender.try_send(Message::One(record)) {
             Ok(()) => Ok(()),
             Err(ChannelError::Closed(message)) => Err(message),
             Err(ChannelError::Full(message)) => {
+                if self.bridge.overflow != Overflow::Block {
+                    return self.send_one_dropping(message.into_one());
+                }
                 self.saw_full();
                 self.shared.stats.waits();
                 self.sender
@@ -400,8 +396,7 @@ impl<T> Producer<T> {
                 self.count_sent(1);
                 Ok(())
             }
-            Err(Message::One(record)) => Err(record),
-            Err(Message::Many(_)) => unreachable!("sent one"),
+            Err(message) => Err(message.into_one()),
         }
     }
 
@@ -414,7 +409,11 @@ impl<T> Producer<T> {
     }
 
     /// Sends a message into a batching bridge, with room taken for it.
-    fn send_taken(&self, message: Message<T>, taken: Taken<'_, T>) -> Result<(), Message<T>> {
+    pub(super) fn send_taken(
+        &self,
+        message: Message<T>,
+        taken: Taken<'_, T>,
+    ) -> Result<(), Message<T>> {
         let records = message.len();
         // The channel is unbounded: it fails only when it closed, and then
         // the room taken goes back with `taken`.
@@ -429,11 +428,11 @@ impl<T> Producer<T> {
     }
 
     /// The bridge is full: the high-water mark is its capacity.
-    fn saw_full(&self) {
+    pub(super) fn saw_full(&self) {
         self.shared.stats.saw_depth(self.capacity());
     }
 
-    fn count_sent(&self, records: usize) {
+    pub(super) fn count_sent(&self, records: usize) {
         self.shared.stats.sent(records, || match &self.shared.room {
             Some(room) => room.used(),
             None => self.sender.len(),
