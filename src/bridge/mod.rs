@@ -136,9 +136,9 @@ impl<T> Shared<T> {
 ///
 /// At most `capacity` records are in the bridge: sent and not yet handed out
 /// by a consumer, counting the rest of a batch a consumer has begun. A
-/// producer that finds it full waits, so the stream it pumps is not polled,
-/// and the sources behind it are not read, until a consumer hands records
-/// out.
+/// producer that finds it full waits (under the default
+/// [`Overflow::Block`]), so the stream it pumps is not polled, and the
+/// sources behind it are not read, until a consumer hands records out.
 ///
 /// # Ending
 ///

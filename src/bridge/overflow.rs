@@ -51,9 +51,17 @@ use super::{Message, Producer};
 /// takes the new record (a pump fills it with up to as many records). The
 /// records kept arrive in the order they were sent, per producer: only
 /// the oldest go. When nothing waits in the bridge to be dropped (every
-/// record in it is in a consumer's hands, the rest of a batch it has begun),
-/// the new record is dropped instead, as under `DropNewest`: a send under a
-/// drop policy never waits.
+/// record in it is in a consumer's hands, the rest of a batch it has begun,
+/// or in a batch another producer is filling), the new record is dropped
+/// instead, as under `DropNewest`: a send under a drop policy never waits.
+/// That takes consumers holding the whole capacity between them, so with
+/// one consumer and one producer it happens only when the batch is as
+/// large as the capacity.
+///
+/// A send racing a close may drop the oldest record waiting and then find
+/// the bridge closed: it fails as any send into a closed bridge does, and
+/// the record it dropped is counted and handed to the callback as any
+/// other.
 ///
 /// A consumer that [releases](super::Consumer::release) the rest of a
 /// batch puts it back behind the records waiting: it is dropped in its turn

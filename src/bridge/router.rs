@@ -91,8 +91,8 @@ impl<T> Clone for Router<T> {
 }
 
 impl<T> Router<T> {
-    /// What the partitions have seen so far, summed: records sent, received
-    /// and in the partitions now, waits for room; the high-water mark is the
+    /// What the partitions have seen so far, summed: records sent,
+    /// received, dropped and in the partitions now, waits for room; the high-water mark is the
     /// sum of each partition's, an upper bound of how deep they were at
     /// once. A partition's own counters are its consumers'
     /// [`Consumer::stats`].
