@@ -150,8 +150,8 @@ struct ReadmeDoctests;
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use bridge::{
-    bridge, Bridge, Consumer, Producer, Pumped, RecvTimeoutError, Router, SendError, Stats,
-    TryRecvError, TrySendError,
+    bridge, Bridge, Consumer, OnDrop, Overflow, Producer, Pumped, RecvTimeoutError, Router,
+    SendError, Stats, TryRecvError, TrySendError,
 };
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]

@@ -1,28 +1,47 @@
 //! The bridge between async ingestion and synchronous consumers: a bounded
 //! channel with backpressure, whose closing is the end-of-stream sentinel.
+//!
+//! What a full bridge does is its [`Overflow`] policy: wait (`Block`, the
+//! default: lossless pipelines), drop the oldest record waiting
+//! (`DropOldest`: live dashboards, the freshest data), or drop the record
+//! that found it full (`DropNewest`: when the past matters more than the
+//! latest). Under each, the bridge holds at most its capacity; what is
+//! dropped is counted exactly and handed to an [`OnDrop`] callback, whose
+//! panic reaches the sender's caller once the bridge is consistent
+//! (`overflow.rs`).
 
 mod consumer;
 #[cfg(all(test, confluo_loom))]
 mod model;
+mod overflow;
 #[cfg(feature = "std")]
 mod park;
 mod producer;
+mod pumped;
 mod recv_error;
 mod room;
 mod router;
+mod send_error;
 mod stats;
 
+use alloc::boxed::Box;
 use alloc::vec::Vec;
+use core::fmt;
 use core::num::NonZeroUsize;
+
+use async_channel::Receiver;
 
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::Arc;
 use room::Room;
 
 pub use consumer::Consumer;
-pub use producer::{Producer, Pumped, SendError, TrySendError};
+pub use overflow::{OnDrop, Overflow};
+pub use producer::Producer;
+pub use pumped::Pumped;
 pub use recv_error::{RecvTimeoutError, TryRecvError};
 pub use router::Router;
+pub use send_error::{SendError, TrySendError};
 pub use stats::Stats;
 
 /// What travels through the channel: one record, or a batch of them.
@@ -40,6 +59,14 @@ impl<T> Message<T> {
         }
     }
 
+    /// The record of a message of one.
+    fn into_one(self) -> T {
+        match self {
+            Message::One(record) => record,
+            Message::Many(_) => unreachable!("sent one"),
+        }
+    }
+
     fn into_records(self) -> Vec<T> {
         match self {
             Message::One(record) => alloc::vec![record],
@@ -54,8 +81,16 @@ struct Shared<T> {
     /// When batching, the room in records: the channel is unbounded then.
     /// Without batching, the channel's own bound counts records.
     room: Option<Room<T>>,
-    /// Live consumers: the last to go closes the bridge.
+    /// Live consumers: the last to go closes the bridge (explicitly: the
+    /// receiver below keeps the channel from closing by itself).
     consumers: AtomicUsize,
+    /// Under `Overflow::DropOldest`, the bridge's own receiving end: a
+    /// producer that finds the bridge full takes the oldest message out of
+    /// the channel with it. It never waits on it, and never takes a record
+    /// a consumer took.
+    oldest: Option<Receiver<Message<T>>>,
+    /// Takes what the overflow policy drops.
+    on_drop: Box<dyn OnDrop<T>>,
 }
 
 impl<T> Shared<T> {
@@ -101,9 +136,9 @@ impl<T> Shared<T> {
 ///
 /// At most `capacity` records are in the bridge: sent and not yet handed out
 /// by a consumer, counting the rest of a batch a consumer has begun. A
-/// producer that finds it full waits, so the stream it pumps is not polled,
-/// and the sources behind it are not read, until a consumer hands records
-/// out.
+/// producer that finds it full waits (under the default
+/// [`Overflow::Block`]), so the stream it pumps is not polled, and the
+/// sources behind it are not read, until a consumer hands records out.
 ///
 /// # Ending
 ///
@@ -116,6 +151,18 @@ impl<T> Shared<T> {
 /// A consumer that goes while others stay hands the rest of its batch back
 /// to them, and so consumers end only once no consumer holds records of a
 /// batch (see [`Consumer`]).
+///
+/// # Overflow
+///
+/// What a producer does when it finds the bridge full is the bridge's
+/// [`Overflow`] policy, set with [`overflow`](Bridge::overflow): wait, as
+/// above ([`Overflow::Block`], the default: lossless pipelines), or never
+/// wait and drop a record, counted in [`Stats::dropped`] and handed to an
+/// [`on_drop`](Bridge::on_drop) callback: the oldest waiting
+/// ([`Overflow::DropOldest`]: live dashboards, the freshest data) or the one
+/// that found the bridge full ([`Overflow::DropNewest`]: when the past
+/// matters more than the latest). The bridge holds at most `capacity`
+/// records under each.
 ///
 /// # Ordering
 ///
@@ -142,10 +189,25 @@ impl<T> Shared<T> {
 /// drop(producer); // the sentinel: the consumer ends after draining
 /// assert_eq!(worker.join().unwrap(), 12);
 /// ```
-#[derive(Debug, Clone, Copy)]
-pub struct Bridge {
+///
+/// The type parameter is the [`OnDrop`] callback's type, `()` (none) until
+/// [`on_drop`](Bridge::on_drop) sets one.
+#[derive(Clone, Copy)]
+pub struct Bridge<D = ()> {
     capacity: NonZeroUsize,
     batch: NonZeroUsize,
+    overflow: Overflow,
+    on_drop: D,
+}
+
+impl<D> fmt::Debug for Bridge<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bridge")
+            .field("capacity", &self.capacity)
+            .field("batch", &self.batch)
+            .field("overflow", &self.overflow)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Bridge {
@@ -165,9 +227,13 @@ impl Bridge {
         Bridge {
             capacity,
             batch: NonZeroUsize::MIN,
+            overflow: Overflow::Block,
+            on_drop: (),
         }
     }
+}
 
+impl<D> Bridge<D> {
     /// Moves up to `records` records per channel message when a pump finds
     /// them ready at once, for throughput. Consumers still see one record at
     /// a time; a partial batch is sent as soon as the stream has nothing
@@ -207,6 +273,81 @@ impl Bridge {
         }
     }
 
+    /// What a producer does when it finds the bridge full: wait
+    /// ([`Overflow::Block`], the default), or drop a record
+    /// ([`Overflow::DropNewest`], [`Overflow::DropOldest`]; see
+    /// [`Overflow`] for which fits which use).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::{Bridge, Overflow};
+    /// use std::num::NonZeroUsize;
+    ///
+    /// // A live dashboard: the three freshest readings, whatever the pace.
+    /// let (producer, consumer) = Bridge::new(NonZeroUsize::new(3).unwrap())
+    ///     .overflow(Overflow::DropOldest)
+    ///     .open();
+    /// let pumped = smol::block_on(producer.pump(futures::stream::iter(0..10)));
+    /// assert_eq!(pumped.forwarded(), 10); // never waited
+    /// assert_eq!(consumer.stats().dropped(), 7);
+    /// assert_eq!(consumer.collect::<Vec<_>>(), [7, 8, 9]);
+    /// ```
+    pub fn overflow(self, policy: Overflow) -> Self {
+        Bridge {
+            overflow: policy,
+            ..self
+        }
+    }
+
+    /// Hands every record the [`Overflow`] policy drops to `on_drop`, on
+    /// the thread of the send that dropped it, once the bridge is
+    /// consistent again (see [`OnDrop`], also for a callback that panics).
+    /// Under [`Overflow::Block`] nothing is dropped, and it is never called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::{Bridge, Overflow};
+    /// use std::num::NonZeroUsize;
+    /// use std::sync::atomic::{AtomicU32, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let lost = Arc::new(AtomicU32::new(0));
+    /// let (producer, _consumer) = Bridge::new(NonZeroUsize::new(1).unwrap())
+    ///     .overflow(Overflow::DropNewest)
+    ///     .on_drop({
+    ///         let lost = Arc::clone(&lost);
+    ///         move |reading: u32| {
+    ///             lost.fetch_add(reading, Ordering::Relaxed);
+    ///         }
+    ///     })
+    ///     .open();
+    /// for reading in [1, 10, 100] {
+    ///     producer.try_send(reading).unwrap();
+    /// }
+    /// assert_eq!(lost.load(Ordering::Relaxed), 110); // the two that found it full
+    /// ```
+    pub fn on_drop<F>(self, on_drop: F) -> Bridge<F> {
+        Bridge {
+            capacity: self.capacity,
+            batch: self.batch,
+            overflow: self.overflow,
+            on_drop,
+        }
+    }
+
+    /// The shape of the bridge, without its callback: what each producer
+    /// keeps.
+    fn shape(&self) -> Bridge {
+        Bridge {
+            capacity: self.capacity,
+            batch: self.batch,
+            overflow: self.overflow,
+            on_drop: (),
+        }
+    }
+
     /// Opens the bridge: its first producer and first consumer. Both can be
     /// cloned.
     ///
@@ -221,7 +362,18 @@ impl Bridge {
     /// drop(producer);
     /// assert_eq!(consumer.collect::<Vec<_>>(), ["reading"]);
     /// ```
-    pub fn open<T>(self) -> (Producer<T>, Consumer<T>) {
+    pub fn open<T>(self) -> (Producer<T>, Consumer<T>)
+    where
+        D: OnDrop<T> + 'static,
+    {
+        let shape = self.shape();
+        shape.open_with(overflow::boxed(self.on_drop))
+    }
+}
+
+impl Bridge {
+    /// Opens a bridge of this shape with its callback.
+    fn open_with<T>(self, on_drop: Box<dyn OnDrop<T>>) -> (Producer<T>, Consumer<T>) {
         let capacity = self.capacity.get();
         // One record per message: the channel's own bound counts records.
         // Batches: the room counts them, and the channel need not.
@@ -230,10 +382,16 @@ impl Bridge {
         } else {
             (async_channel::unbounded(), Some(Room::new(capacity)))
         };
+        let oldest = match self.overflow {
+            Overflow::DropOldest => Some(receiver.clone()),
+            Overflow::Block | Overflow::DropNewest => None,
+        };
         let shared = Arc::new(Shared {
             stats: stats::Counters::new(),
             room,
             consumers: AtomicUsize::new(1),
+            oldest,
+            on_drop,
         });
         let put_back = sender.downgrade();
         (

@@ -7,12 +7,16 @@ use core::task::{Context, Poll};
 use async_channel::{Sender, TrySendError as ChannelError};
 use futures_core::Stream;
 
+use super::overflow::Made;
+use super::pumped::Pumped;
 use super::room::{Room, Taken};
+use super::send_error::{SendError, TrySendError};
 use super::stats::Stats;
-use super::{Bridge, Message, Shared};
+use super::{Bridge, Message, Overflow, Shared};
 use crate::sync::Arc;
 
-/// The async end of a bridge: sends records with backpressure.
+/// The async end of a bridge: sends records with backpressure, or by the
+/// bridge's [`Overflow`] policy when it is full.
 ///
 /// Cloning gives another producer of the same bridge; the bridge closes (the
 /// consumers' end-of-stream) when the last producer is dropped.
@@ -32,8 +36,8 @@ use crate::sync::Arc;
 /// assert_eq!(consumer.collect::<Vec<_>>(), [1, 2]);
 /// ```
 pub struct Producer<T> {
-    sender: Sender<Message<T>>,
-    shared: Arc<Shared<T>>,
+    pub(super) sender: Sender<Message<T>>,
+    pub(super) shared: Arc<Shared<T>>,
     bridge: Bridge,
 }
 
@@ -55,179 +59,6 @@ impl<T> fmt::Debug for Producer<T> {
             .finish()
     }
 }
-
-/// How a [`Producer::pump`] ended.
-///
-/// # Examples
-///
-/// ```
-/// use confluo::Pumped;
-/// use std::num::NonZeroUsize;
-///
-/// let (producer, consumer) = confluo::bridge(NonZeroUsize::new(4).unwrap());
-/// drop(consumer);
-/// let pumped = smol::block_on(producer.pump(futures::stream::iter([7, 8])));
-/// assert_eq!(pumped, Pumped::ConsumersGone { forwarded: 0, unsent: vec![7] });
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Pumped<T> {
-    /// The stream ended and every record was forwarded.
-    Ended {
-        /// Records forwarded into the bridge.
-        forwarded: u64,
-    },
-    /// Every consumer went away, or an end closed the bridge
-    /// ([`Producer::close`], [`Consumer::close`](super::Consumer::close));
-    /// the stream was dropped at once.
-    ConsumersGone {
-        /// Records forwarded into the bridge before that.
-        forwarded: u64,
-        /// The records taken from the stream that could not be delivered.
-        unsent: Vec<T>,
-    },
-}
-
-impl<T> Pumped<T> {
-    /// Records forwarded into the bridge.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (producer, _consumer) = confluo::bridge(std::num::NonZeroUsize::new(4).unwrap());
-    /// let pumped = smol::block_on(producer.pump(futures::stream::iter([1, 2, 3])));
-    /// assert_eq!(pumped.forwarded(), 3);
-    /// ```
-    pub fn forwarded(&self) -> u64 {
-        match self {
-            Pumped::Ended { forwarded } | Pumped::ConsumersGone { forwarded, .. } => *forwarded,
-        }
-    }
-}
-
-/// Why a send failed: the bridge is closed (every consumer is gone, or an
-/// end closed it). Holds the record.
-///
-/// # Examples
-///
-/// ```
-/// let (producer, consumer) = confluo::bridge(std::num::NonZeroUsize::MIN);
-/// drop(consumer);
-/// let error = producer.try_send("late").unwrap_err();
-/// assert_eq!(error.to_string(), "sending into a closed bridge");
-/// assert_eq!(error.into_inner(), "late");
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct SendError<T>(pub T);
-
-impl<T> SendError<T> {
-    /// The record that was not sent.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let error = confluo::SendError(5);
-    /// assert_eq!(error.into_inner(), 5);
-    /// ```
-    pub fn into_inner(self) -> T {
-        self.0
-    }
-}
-
-impl<T> fmt::Debug for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SendError(..)")
-    }
-}
-
-impl<T> fmt::Display for SendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("sending into a closed bridge")
-    }
-}
-
-#[cfg(feature = "std")]
-impl<T> std::error::Error for SendError<T> {}
-
-/// Why a `try_send` failed: the bridge is full, or has no consumer.
-///
-/// # Examples
-///
-/// ```
-/// use confluo::TrySendError;
-///
-/// let (producer, _consumer) = confluo::bridge(std::num::NonZeroUsize::MIN);
-/// producer.try_send(1).unwrap();
-/// assert!(matches!(producer.try_send(2), Err(TrySendError::Full(2))));
-/// ```
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum TrySendError<T> {
-    /// The bridge holds its capacity; try again after a consumer took some.
-    Full(T),
-    /// The bridge is closed: every consumer is gone, or an end closed it.
-    Closed(T),
-}
-
-impl<T> TrySendError<T> {
-    /// The record that was not sent.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// assert_eq!(confluo::TrySendError::Full(3).into_inner(), 3);
-    /// ```
-    pub fn into_inner(self) -> T {
-        match self {
-            TrySendError::Full(record) | TrySendError::Closed(record) => record,
-        }
-    }
-
-    /// Whether the bridge was full: trying again later may succeed.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (producer, _consumer) = confluo::bridge(std::num::NonZeroUsize::MIN);
-    /// producer.try_send(1).unwrap();
-    /// assert!(producer.try_send(2).unwrap_err().is_full());
-    /// ```
-    pub fn is_full(&self) -> bool {
-        matches!(self, TrySendError::Full(_))
-    }
-
-    /// Whether the bridge was closed: every later send fails too.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let (producer, consumer) = confluo::bridge(std::num::NonZeroUsize::MIN);
-    /// drop(consumer);
-    /// assert!(producer.try_send(1).unwrap_err().is_closed());
-    /// ```
-    pub fn is_closed(&self) -> bool {
-        matches!(self, TrySendError::Closed(_))
-    }
-}
-
-impl<T> fmt::Debug for TrySendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySendError::Full(_) => f.write_str("Full(..)"),
-            TrySendError::Closed(_) => f.write_str("Closed(..)"),
-        }
-    }
-}
-
-impl<T> fmt::Display for TrySendError<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TrySendError::Full(_) => f.write_str("sending into a full bridge"),
-            TrySendError::Closed(_) => f.write_str("sending into a closed bridge"),
-        }
-    }
-}
-
-#[cfg(feature = "std")]
-impl<T> std::error::Error for TrySendError<T> {}
 
 impl<T> Producer<T> {
     pub(super) fn new(sender: Sender<Message<T>>, shared: Arc<Shared<T>>, bridge: Bridge) -> Self {
@@ -329,7 +160,9 @@ impl<T> Producer<T> {
         self.sender.is_closed()
     }
 
-    /// Sends one record, waiting while the bridge is full.
+    /// Sends one record, waiting while the bridge is full; under a drop
+    /// policy ([`Overflow`]) it never waits, and a full bridge drops a
+    /// record instead: the oldest waiting, or this one.
     ///
     /// # Errors
     ///
@@ -354,24 +187,29 @@ impl<T> Producer<T> {
         };
         let taken = match room.try_take(1) {
             Some(taken) => taken,
+            None if self.bridge.overflow != Overflow::Block => {
+                return self
+                    .send_one_into_room_dropping(room, record)
+                    .map_err(SendError)
+            }
             None => match self.wait_for_room(room, 1).await {
                 Some(taken) => taken,
                 None => return Err(SendError(record)),
             },
         };
         self.send_taken(Message::One(record), taken)
-            .map_err(|message| match message {
-                Message::One(record) => SendError(record),
-                Message::Many(_) => unreachable!("sent one"),
-            })
+            .map_err(|message| SendError(message.into_one()))
     }
 
-    /// Sends one record if the bridge has room now.
+    /// Sends one record if the bridge has room now; under a drop policy
+    /// ([`Overflow`]), a full bridge drops a record instead (the oldest
+    /// waiting, or this one) and the send succeeds.
     ///
     /// # Errors
     ///
-    /// [`TrySendError::Full`] when the bridge is full,
-    /// [`TrySendError::Closed`] when the bridge is closed.
+    /// [`TrySendError::Full`] when the bridge is full (only under
+    /// [`Overflow::Block`]), [`TrySendError::Closed`] when the bridge is
+    /// closed.
     ///
     /// # Examples
     ///
@@ -387,17 +225,23 @@ impl<T> Producer<T> {
                     self.count_sent(1);
                     Ok(())
                 }
-                Err(ChannelError::Full(Message::One(record))) => {
+                Err(ChannelError::Full(message)) => {
+                    let record = message.into_one();
+                    if self.bridge.overflow != Overflow::Block {
+                        return self.send_one_dropping(record).map_err(TrySendError::Closed);
+                    }
                     self.saw_full();
                     Err(TrySendError::Full(record))
                 }
-                Err(ChannelError::Closed(Message::One(record))) => {
-                    Err(TrySendError::Closed(record))
-                }
-                Err(_) => unreachable!("sent one"),
+                Err(ChannelError::Closed(message)) => Err(TrySendError::Closed(message.into_one())),
             };
         };
         let Some(taken) = room.try_take(1) else {
+            if self.bridge.overflow != Overflow::Block {
+                return self
+                    .send_one_into_room_dropping(room, record)
+                    .map_err(TrySendError::Closed);
+            }
             if self.sender.is_closed() {
                 return Err(TrySendError::Closed(record));
             }
@@ -405,10 +249,7 @@ impl<T> Producer<T> {
             return Err(TrySendError::Full(record));
         };
         self.send_taken(Message::One(record), taken)
-            .map_err(|message| match message {
-                Message::One(record) => TrySendError::Closed(record),
-                Message::Many(_) => unreachable!("sent one"),
-            })
+            .map_err(|message| TrySendError::Closed(message.into_one()))
     }
 
     /// Forwards every item of `stream` into the bridge, then ends; or ends at
@@ -416,9 +257,11 @@ impl<T> Producer<T> {
     /// the stream (and so releasing the sources behind it).
     ///
     /// While the bridge is full the pump waits and does not poll the stream:
-    /// a `Gather` behind it stops reading its sources. The pump owns this
-    /// producer; when the last producer is gone, consumers end after
-    /// draining.
+    /// a `Gather` behind it stops reading its sources. Under a drop policy
+    /// ([`Overflow`]) it never waits: a full bridge drops records (the
+    /// oldest waiting, or those the pump has just taken), and the pump
+    /// reads its stream at the stream's pace. The pump owns this producer;
+    /// when the last producer is gone, consumers end after draining.
     ///
     /// # Cancel safety
     ///
@@ -465,8 +308,28 @@ impl<T> Producer<T> {
             // Room for up to a batch, with the first record in hand; from
             // here to the send nothing waits, so the room taken comes back
             // at once if the pump is dropped or the stream panics.
+            let mut dropped = None;
             let mut taken = match room.try_take(batch) {
                 Some(taken) => taken,
+                None if self.bridge.overflow != Overflow::Block => {
+                    match self.make_room(room, batch) {
+                        Made::Room(taken, oldest) => {
+                            dropped = Some(oldest);
+                            taken
+                        }
+                        Made::DropNewest => {
+                            self.drop_newest(first);
+                            forwarded += 1;
+                            continue;
+                        }
+                        Made::Closed => {
+                            return Pumped::ConsumersGone {
+                                forwarded,
+                                unsent: alloc::vec![first],
+                            }
+                        }
+                    }
+                }
                 None => match self.wait_for_room(room, batch).await {
                     Some(taken) => taken,
                     None => {
@@ -493,7 +356,12 @@ impl<T> Producer<T> {
             let records = message.len();
             last = records;
             taken.keep(records);
-            if let Err(message) = self.send_taken(message, taken) {
+            let sent = self.send_taken(message, taken);
+            // Last: a callback that panics finds the message sent.
+            if let Some(dropped) = dropped {
+                self.hand_over(dropped);
+            }
+            if let Err(message) = sent {
                 return Pumped::ConsumersGone {
                     forwarded,
                     unsent: message.into_records(),
@@ -505,12 +373,16 @@ impl<T> Producer<T> {
     }
 
     /// Sends one record into a bridge without batches, whose channel counts
-    /// records: waits while it is full, counting the wait.
+    /// records: waits while it is full, counting the wait, or drops by the
+    /// bridge's policy.
     async fn send_bounded(&self, record: T) -> Result<(), T> {
         let sent = match self.sender.try_send(Message::One(record)) {
             Ok(()) => Ok(()),
             Err(ChannelError::Closed(message)) => Err(message),
             Err(ChannelError::Full(message)) => {
+                if self.bridge.overflow != Overflow::Block {
+                    return self.send_one_dropping(message.into_one());
+                }
                 self.saw_full();
                 self.shared.stats.waits();
                 self.sender
@@ -524,8 +396,7 @@ impl<T> Producer<T> {
                 self.count_sent(1);
                 Ok(())
             }
-            Err(Message::One(record)) => Err(record),
-            Err(Message::Many(_)) => unreachable!("sent one"),
+            Err(message) => Err(message.into_one()),
         }
     }
 
@@ -538,7 +409,11 @@ impl<T> Producer<T> {
     }
 
     /// Sends a message into a batching bridge, with room taken for it.
-    fn send_taken(&self, message: Message<T>, taken: Taken<'_, T>) -> Result<(), Message<T>> {
+    pub(super) fn send_taken(
+        &self,
+        message: Message<T>,
+        taken: Taken<'_, T>,
+    ) -> Result<(), Message<T>> {
         let records = message.len();
         // The channel is unbounded: it fails only when it closed, and then
         // the room taken goes back with `taken`.
@@ -553,11 +428,11 @@ impl<T> Producer<T> {
     }
 
     /// The bridge is full: the high-water mark is its capacity.
-    fn saw_full(&self) {
+    pub(super) fn saw_full(&self) {
         self.shared.stats.saw_depth(self.capacity());
     }
 
-    fn count_sent(&self, records: usize) {
+    pub(super) fn count_sent(&self, records: usize) {
         self.shared.stats.sent(records, || match &self.shared.room {
             Some(room) => room.used(),
             None => self.sender.len(),

@@ -86,6 +86,18 @@ impl<T> Room<T> {
         }
     }
 
+    /// The room of `records` records a producer took out of the channel
+    /// (a message dropped by `Overflow::DropOldest`), taken over whole for
+    /// the records that take their place: it never was free, so no other
+    /// producer can take it in between, and the depth never passes the
+    /// capacity.
+    pub(super) fn taken_over(&self, records: usize) -> Taken<'_, T> {
+        Taken {
+            room: self,
+            records,
+        }
+    }
+
     /// Waits for room for up to `want` records; `None` once `closed` says
     /// no consumer is left (the last consumer wakes the waiters as it goes).
     pub(super) async fn take(

@@ -6,7 +6,9 @@ use core::pin::pin;
 
 use futures_core::Stream;
 
-use super::{Bridge, Consumer, Producer, Pumped, SendError, Stats};
+use super::overflow::{boxed, SharedOnDrop};
+use super::{Bridge, Consumer, OnDrop, Producer, Pumped, SendError, Stats};
+use crate::sync::Arc;
 
 /// Routes records by key to one of several bridges, each with consumers of
 /// its own, so that all records of one key reach one consumer in order.
@@ -20,6 +22,8 @@ use super::{Bridge, Consumer, Producer, Pumped, SendError, Stats};
 ///
 /// A full partition makes the router wait, and so holds back records for the
 /// other partitions too: partitions move at the pace of the slowest one.
+/// Under a drop policy ([`Bridge::overflow`]) nothing waits: each partition
+/// drops by its own policy, counted in its own stats, and the others go on.
 ///
 /// Cloning gives another router to the same partitions (its producers
 /// cloned): a partition's consumers end when every router is gone.
@@ -50,9 +54,10 @@ pub struct Router<T> {
     partitions: Vec<Producer<T>>,
 }
 
-impl Bridge {
+impl<D> Bridge<D> {
     /// Opens `partitions` bridges of this shape behind one [`Router`], and
-    /// returns the router and one consumer per partition.
+    /// returns the router and one consumer per partition. They share the
+    /// [`on_drop`](Bridge::on_drop) callback, if any.
     ///
     /// # Examples
     ///
@@ -64,8 +69,15 @@ impl Bridge {
     ///     .partitioned::<u8>(NonZeroUsize::new(3).unwrap());
     /// assert_eq!((router.partitions(), consumers.len()), (3, 3));
     /// ```
-    pub fn partitioned<T>(self, partitions: NonZeroUsize) -> (Router<T>, Vec<Consumer<T>>) {
-        let (partitions, consumers) = (0..partitions.get()).map(|_| self.open()).unzip();
+    pub fn partitioned<T>(self, partitions: NonZeroUsize) -> (Router<T>, Vec<Consumer<T>>)
+    where
+        D: OnDrop<T> + 'static,
+    {
+        let shape = self.shape();
+        let on_drop = Arc::new(self.on_drop);
+        let (partitions, consumers) = (0..partitions.get())
+            .map(|_| shape.open_with(boxed(SharedOnDrop(Arc::clone(&on_drop)))))
+            .unzip();
         (Router { partitions }, consumers)
     }
 }
@@ -79,8 +91,8 @@ impl<T> Clone for Router<T> {
 }
 
 impl<T> Router<T> {
-    /// What the partitions have seen so far, summed: records sent, received
-    /// and in the partitions now, waits for room; the high-water mark is the
+    /// What the partitions have seen so far, summed: records sent,
+    /// received, dropped and in the partitions now, waits for room; the high-water mark is the
     /// sum of each partition's, an upper bound of how deep they were at
     /// once. A partition's own counters are its consumers'
     /// [`Consumer::stats`].

@@ -22,6 +22,8 @@ struct ProducerCounters {
     /// The most records seen in the bridge right after a send.
     peak_records: AtomicUsize,
     full_waits: Counter,
+    /// Records an overflow policy dropped.
+    dropped: Counter,
 }
 
 #[derive(Debug, Default)]
@@ -59,6 +61,13 @@ impl Counters {
         self.consumer.received.add(records as u64);
     }
 
+    /// An overflow policy dropped `records` records. Counted before the
+    /// records that take their place are counted sent, so that the depth
+    /// read after the sent count never counts both.
+    pub(super) fn dropped(&self, records: usize) {
+        self.producer.dropped.add(records as u64);
+    }
+
     /// A producer found the bridge full and waits.
     pub(super) fn waits(&self) {
         self.producer.full_waits.add(1);
@@ -67,9 +76,13 @@ impl Counters {
     pub(super) fn snapshot(&self) -> Stats {
         let received = self.consumer.received.get();
         let sent = self.producer.sent.get();
+        // After `sent`: a drop is counted before the record that took its
+        // place is counted sent.
+        let dropped = self.producer.dropped.get();
         Stats {
             sent,
             received,
+            dropped,
             peak_depth: self.producer.peak_records.load(Ordering::Relaxed),
             full_waits: self.producer.full_waits.get(),
         }
@@ -82,9 +95,13 @@ impl Counters {
 /// [`Router`](super::Router) have seen together, from
 /// [`Router::stats`](super::Router::stats).
 ///
+/// Every record sent is received, dropped by the bridge's
+/// [`Overflow`](super::Overflow) policy, or still in the bridge:
+/// `sent = received + dropped + depth`.
+///
 /// On targets without 64-bit atomics the counts are 32 bits wide: `sent`,
-/// `received` and `full_waits` wrap at 2³², and the depth stays right across
-/// the wrap.
+/// `received`, `dropped` and `full_waits` wrap at 2³², and the depth stays
+/// right across the wrap.
 ///
 /// # Examples
 ///
@@ -101,6 +118,7 @@ impl Counters {
 pub struct Stats {
     sent: u64,
     received: u64,
+    dropped: u64,
     peak_depth: usize,
     full_waits: u64,
 }
@@ -112,12 +130,15 @@ impl Stats {
         Stats {
             sent: self.sent.wrapping_add(other.sent),
             received: self.received.wrapping_add(other.received),
+            dropped: self.dropped.wrapping_add(other.dropped),
             peak_depth: self.peak_depth.saturating_add(other.peak_depth),
             full_waits: self.full_waits.wrapping_add(other.full_waits),
         }
     }
 
-    /// Records sent into the bridge.
+    /// Records sent into the bridge: taken by a send, a `try_send` or a
+    /// pump, the records its [`Overflow`](super::Overflow) policy dropped
+    /// included (see [`dropped`](Self::dropped)).
     ///
     /// # Examples
     ///
@@ -147,9 +168,10 @@ impl Stats {
         self.received
     }
 
-    /// Records in the bridge now: sent and not yet received. Records still
-    /// in the bridge when its last consumer went stay counted here: they
-    /// were dropped with the bridge, never received.
+    /// Records in the bridge now: sent and neither received nor dropped by
+    /// the overflow policy. Records still in the bridge when its last
+    /// consumer went stay counted here: they were dropped with the bridge,
+    /// never received.
     ///
     /// # Examples
     ///
@@ -160,12 +182,40 @@ impl Stats {
     /// assert_eq!(producer.stats().depth(), 2);
     /// ```
     pub fn depth(&self) -> u64 {
-        // Both counts wrap where the counters are 32 bits wide, `sent` first.
-        Counter::distance(self.sent, self.received)
+        // The counts wrap where the counters are 32 bits wide, `sent` first.
+        Counter::distance(self.sent, self.received.wrapping_add(self.dropped))
+    }
+
+    /// Records the bridge's [`Overflow`](super::Overflow) policy dropped:
+    /// records that found the bridge full under
+    /// [`DropNewest`](super::Overflow::DropNewest), and records that waited
+    /// in it and made room for newer ones under
+    /// [`DropOldest`](super::Overflow::DropOldest). Exact: each record
+    /// dropped counts once. Always 0 under [`Block`](super::Overflow::Block).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::{Bridge, Overflow};
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (producer, mut consumer) = Bridge::new(NonZeroUsize::new(2).unwrap())
+    ///     .overflow(Overflow::DropOldest)
+    ///     .open();
+    /// for record in 0..5 {
+    ///     producer.try_send(record).unwrap(); // never full
+    /// }
+    /// let stats = producer.stats();
+    /// assert_eq!((stats.sent(), stats.dropped(), stats.depth()), (5, 3, 2));
+    /// assert_eq!((consumer.next(), consumer.next()), (Some(3), Some(4)));
+    /// ```
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// The high-water mark of [`depth`](Self::depth), as producers saw it:
-    /// exact when the bridge filled up (a producer had to wait), otherwise
+    /// exact when the bridge filled up (a producer found it full, and waited
+    /// or dropped by the overflow policy), otherwise
     /// the deepest seen each time 32 more records were sent (reading the
     /// depth at every send would slow every send down). With batching it
     /// counts the room taken, which includes a batch a producer is filling.
@@ -185,7 +235,8 @@ impl Stats {
     }
 
     /// How many times a producer found the bridge full and had to wait (a
-    /// wait counts once, however long it lasts). The bridge reads no clock:
+    /// wait counts once, however long it lasts). Under a drop policy no
+    /// producer waits: 0. The bridge reads no clock:
     /// to know how long producers wait, time the pump with your runtime's.
     ///
     /// # Examples
@@ -228,6 +279,21 @@ mod tests {
         assert_eq!(stats.depth(), 4);
         counters.received(4);
         assert_eq!(counters.snapshot().depth(), 0);
+    }
+
+    #[test]
+    fn records_dropped_leave_the_depth_also_across_the_wrap() {
+        for at in [0, (1 << 32) - 3, 1 << 32] {
+            let counters = counters_at(at);
+            counters.sent(6, || 0);
+            counters.dropped(2);
+            counters.received(1);
+            let stats = counters.snapshot();
+            assert_eq!((stats.depth(), stats.dropped()), (3, 2), "at {at}");
+            counters.dropped(1);
+            counters.received(2);
+            assert_eq!(counters.snapshot().depth(), 0, "at {at}");
+        }
     }
 
     #[test]
