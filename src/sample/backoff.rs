@@ -2,6 +2,7 @@ use core::num::NonZeroU32;
 use core::time::Duration;
 
 use super::key;
+use super::period::from_nanos;
 
 /// How long a [`Sampler`](super::Sampler) waits before it tries to connect
 /// again after failed connects: capped exponential backoff with jitter.
@@ -89,7 +90,7 @@ impl Backoff {
             }
             nanos = nanos.saturating_mul(factor).min(max);
         }
-        from_nanos(nanos)
+        from_nanos(nanos).unwrap_or(Duration::MAX)
     }
 
     /// The wait after `failures` failed connects, with its jitter taken
@@ -97,7 +98,7 @@ impl Backoff {
     pub(super) fn jittered(&self, failures: u32, random: u64) -> Duration {
         let ceiling = self.delay(failures).as_nanos();
         let span = ceiling * u128::from(self.jitter.min(100)) / 100;
-        from_nanos(ceiling - key::scale(random, span + 1))
+        from_nanos(ceiling - key::scale(random, span + 1)).unwrap_or(Duration::MAX)
     }
 }
 
@@ -186,13 +187,6 @@ fn split_mix(state: &mut u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
-}
-
-/// `nanos` nanoseconds; below 2^94, so it fits a `Duration`.
-fn from_nanos(nanos: u128) -> Duration {
-    const NANOS_PER_SEC: u128 = 1_000_000_000;
-    let secs = u64::try_from(nanos / NANOS_PER_SEC).unwrap_or(u64::MAX);
-    Duration::new(secs, (nanos % NANOS_PER_SEC) as u32)
 }
 
 #[cfg(test)]

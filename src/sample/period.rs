@@ -100,3 +100,12 @@ impl fmt::Display for ZeroPeriod {
 
 #[cfg(feature = "std")]
 impl std::error::Error for ZeroPeriod {}
+
+/// The duration of `nanos` nanoseconds, or `None` past `Duration::MAX`.
+pub(super) fn from_nanos(nanos: u128) -> Option<Duration> {
+    const NANOS_PER_SEC: u128 = 1_000_000_000;
+    let secs = u64::try_from(nanos / NANOS_PER_SEC).ok()?;
+    // Below a second, so it fits and carries nothing.
+    let subsec = (nanos % NANOS_PER_SEC) as u32;
+    Some(Duration::new(secs, subsec))
+}

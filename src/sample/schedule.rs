@@ -2,6 +2,7 @@ use core::hash::Hash;
 use core::time::Duration;
 
 use super::key;
+use super::period::from_nanos;
 use super::{Period, Ticks};
 use crate::time::Clock;
 
@@ -474,13 +475,4 @@ impl Schedule {
         };
         from_nanos(first)
     }
-}
-
-/// The duration of `nanos` nanoseconds, or `None` past `Duration::MAX`.
-fn from_nanos(nanos: u128) -> Option<Duration> {
-    const NANOS_PER_SEC: u128 = 1_000_000_000;
-    let secs = u64::try_from(nanos / NANOS_PER_SEC).ok()?;
-    // Below a second, so it fits and carries nothing.
-    let subsec = (nanos % NANOS_PER_SEC) as u32;
-    Some(Duration::new(secs, subsec))
 }

@@ -147,7 +147,17 @@ impl<K: Ord> HealthTable<K> {
     ///
     /// # Examples
     ///
-    /// See [`HealthTable`].
+    /// ```
+    /// use confluo::sample::{HealthTable, Outcome, Sample};
+    /// use std::time::Duration;
+    ///
+    /// let mut table = HealthTable::new();
+    /// let at = |outcome| Sample { seq: 0, due: Duration::ZERO, late: Duration::ZERO, took: Duration::ZERO, outcome };
+    /// table.record("boiler", &at(Outcome::<u8, ()>::Ok(1)));
+    /// table.record("pump", &at(Outcome::<u8, ()>::TimedOut));
+    /// let down: Vec<&str> = table.down().map(|(&key, _)| key).collect();
+    /// assert_eq!(down, ["pump"]);
+    /// ```
     pub fn down(&self) -> impl DoubleEndedIterator<Item = (&K, &Health)> {
         self.sources.iter().filter(|(_, health)| !health.is_up())
     }
@@ -158,7 +168,21 @@ impl<K: Ord> HealthTable<K> {
     ///
     /// # Examples
     ///
-    /// See [`HealthTable`].
+    /// ```
+    /// use confluo::sample::{HealthTable, Outcome, Sample};
+    /// use std::time::Duration;
+    ///
+    /// let ms = Duration::from_millis;
+    /// let mut table = HealthTable::new();
+    /// for seq in 0..11u32 {
+    ///     // Two sources read every 100 ms for a second.
+    ///     for key in [1, 2] {
+    ///         let sample = Sample { seq: seq.into(), due: ms(100) * seq, late: ms(0), took: ms(2), outcome: Outcome::<u8, ()>::Ok(key) };
+    ///         table.record(key, &sample);
+    ///     }
+    /// }
+    /// assert!((table.rate() - 20.0).abs() < 1e-9); // 10 Hz each
+    /// ```
     pub fn rate(&self) -> f64 {
         self.sources.values().map(Health::rate).sum()
     }

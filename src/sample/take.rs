@@ -8,6 +8,7 @@ use core::time::Duration;
 
 use futures_core::stream::Stream;
 
+use super::period::from_nanos;
 use super::ticks::poll_tick;
 use super::{Health, Outcome, Sample, Sampler, Schedule, Tick};
 use crate::time::Clock;
@@ -168,10 +169,7 @@ fn skipped<T, E>(
     // of them is due at or after zero.
     let back = period.as_nanos().saturating_mul(u128::from(slots));
     let due = tick.due.as_nanos().saturating_sub(back);
-    let due = Duration::new(
-        u64::try_from(due / 1_000_000_000).unwrap_or(u64::MAX),
-        (due % 1_000_000_000) as u32,
-    );
+    let due = from_nanos(due).unwrap_or(Duration::MAX);
     let sample = Sample {
         seq: tick.seq.saturating_sub(slots),
         due,
