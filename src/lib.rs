@@ -156,6 +156,6 @@ pub use bridge::{
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use gather::{
-    gather, gather_all, try_gather_all, Event, Events, Gather, GatherAll, IntoSources, SourceId,
-    Sources, SourcesMut, TryGatherAll,
+    gather, gather_all, try_gather_all, Event, Events, Gather, GatherAll, GatherHandle,
+    IntoSources, PushError, SourceId, Sources, SourcesMut, TryGatherAll,
 };

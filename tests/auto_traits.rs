@@ -9,7 +9,8 @@ use std::marker::{PhantomData, PhantomPinned};
 use std::rc::Rc;
 
 use confluo::{
-    Event, Events, Gather, GatherAll, IntoSources, SourceId, Sources, SourcesMut, TryGatherAll,
+    Event, Events, Gather, GatherAll, GatherHandle, IntoSources, PushError, SourceId, Sources,
+    SourcesMut, TryGatherAll,
 };
 
 struct Probe<T: ?Sized>(PhantomData<T>);
@@ -96,6 +97,18 @@ fn gather_follows_its_sources() {
     assert_eq!(traits!(IntoSources<SendOnly>), (true, false, true));
     assert_eq!(traits!(IntoSources<Local>), (false, false, true));
     assert_eq!(traits!(IntoSources<PinnedStream>), (true, true, true));
+}
+
+/// A handle only moves sources to the `Gather`: `Send` sources are enough
+/// for it to be shared between threads.
+#[test]
+fn handles_are_send_and_sync_when_their_sources_are_send() {
+    assert_eq!(traits!(GatherHandle<Plain>), (true, true, true));
+    assert_eq!(traits!(GatherHandle<SendOnly>), (true, true, true));
+    assert_eq!(traits!(GatherHandle<Local>), (false, false, true));
+    assert_eq!(traits!(GatherHandle<PinnedStream>), (true, true, true));
+    assert_eq!(traits!(PushError<Plain>), (true, true, true));
+    assert_eq!(traits!(PushError<Local>), (false, false, true));
 }
 
 #[test]

@@ -13,8 +13,9 @@ use core::pin::Pin;
 use core::slice;
 
 use super::id::SourceId;
+use super::occupied::Occupied;
 use super::ready::CHUNK;
-use super::slots::{Occupied, Slot, Slots};
+use super::slots::{Slot, Slots};
 use super::Gather;
 
 impl<S> Gather<S> {
@@ -197,6 +198,7 @@ impl<S> Gather<S> {
     /// # });
     /// ```
     pub fn clear(&mut self) {
+        self.take_changes();
         for index in (0..self.slots.end()).rev() {
             if let Some(id) = self.slots.id_at(index) {
                 drop(self.leave(id));
@@ -214,6 +216,7 @@ impl<S> Gather<S> {
     /// assert_eq!(gather.into_sources().len(), 2);
     /// ```
     pub fn into_sources(mut self) -> IntoSources<S> {
+        self.take_changes();
         IntoSources {
             sources: core::mem::replace(&mut self.slots, Slots::new()).into_streams(),
         }

@@ -7,14 +7,14 @@ use core::fmt;
 use core::iter::FromIterator;
 use core::num::NonZeroU32;
 use core::pin::Pin;
-use core::task::{Context, Poll, Waker};
+use core::task::Waker;
 
-use futures_core::stream::{FusedStream, Stream};
+use futures_core::stream::Stream;
 
 use super::id::SourceId;
 use super::line::{locate, Line};
-use super::poll::Items;
 use super::ready::{Chunk, Node, Shared, CHUNK};
+use super::registry::Registry;
 use super::slots::Slots;
 use crate::sync::Arc;
 
@@ -132,6 +132,8 @@ pub struct Gather<S> {
     pub(super) shared: Arc<Shared>,
     /// The woken bits of every `CHUNK` slots, made as slots are.
     pub(super) chunks: Vec<Arc<Chunk>>,
+    /// What the `Gather` shares with its handles, once it has had one.
+    pub(super) registry: Option<Arc<Registry<S>>>,
 }
 
 /// Drives every stream of `sources` concurrently and yields their items as
@@ -205,6 +207,7 @@ impl<S> Gather<S> {
             task_waker: None,
             shared: Shared::new(),
             chunks: Vec::new(),
+            registry: None,
         }
     }
 
@@ -292,18 +295,25 @@ impl<S> Gather<S> {
     pub fn push(&mut self, stream: S) -> SourceId {
         let (chunks, line, shared) = (&mut self.chunks, &mut self.line, &self.shared);
         let id = self.slots.insert(stream, |index, generation| {
-            let chunk = index as usize / CHUNK;
-            if chunk == chunks.len() {
-                chunks.push(Chunk::new(shared, chunk as u32));
-                line.add_chunk();
-            }
-            Node::new(&chunks[chunk], index, generation)
+            node(chunks, line, shared, index, generation)
         });
-        // A new source joins the line at once, with no wake to go through,
-        // and a task waiting on this `Gather` is woken for it.
-        self.line.pushed(id.slot());
+        self.join(id);
         self.shared.wake_task();
         id
+    }
+
+    /// Puts a source pushed through a handle in the slot of its id.
+    pub(super) fn push_at(&mut self, id: SourceId, stream: S) {
+        let (chunks, line, shared) = (&mut self.chunks, &mut self.line, &self.shared);
+        self.slots.insert_at(id, stream, |index, generation| {
+            node(chunks, line, shared, index, generation)
+        });
+        self.join(id);
+    }
+
+    /// A new source joins the line at once, with no wake to go through.
+    fn join(&mut self, id: SourceId) {
+        self.line.pushed(id.slot());
     }
 
     /// Removes the source with this id and returns it, or `None` if the id is
@@ -323,6 +333,13 @@ impl<S> Gather<S> {
     /// assert!(gather.remove(id).is_none());
     /// ```
     pub fn remove(&mut self, id: SourceId) -> Option<Pin<Box<S>>> {
+        // A push through a handle that is still queued is taken first.
+        self.take_changes();
+        self.remove_held(id)
+    }
+
+    /// Removes the source `id`, if it is held, with no look at the handles.
+    pub(super) fn remove_held(&mut self, id: SourceId) -> Option<Pin<Box<S>>> {
         self.slots.contains(id).then(|| self.leave(id))
     }
 
@@ -338,9 +355,29 @@ impl<S> Gather<S> {
     }
 }
 
+/// The waker node of slot `index`, making its chunk (and those before it,
+/// for slots whose ids went out through handles) if it is the first.
+fn node(
+    chunks: &mut Vec<Arc<Chunk>>,
+    line: &mut Line,
+    shared: &Arc<Shared>,
+    index: u32,
+    generation: u32,
+) -> Arc<Node> {
+    let chunk = index as usize / CHUNK;
+    while chunks.len() <= chunk {
+        chunks.push(Chunk::new(shared, chunks.len() as u32));
+        line.add_chunk();
+    }
+    Node::new(&chunks[chunk], index, generation)
+}
+
 impl<S> Drop for Gather<S> {
     fn drop(&mut self) {
         self.shared.close();
+        if let Some(registry) = &self.registry {
+            registry.close();
+        }
     }
 }
 
@@ -355,36 +392,6 @@ impl<S> fmt::Debug for Gather<S> {
         f.debug_struct("Gather")
             .field("len", &self.len())
             .finish_non_exhaustive()
-    }
-}
-
-impl<S: Stream> Stream for Gather<S> {
-    type Item = S::Item;
-
-    #[inline(always)]
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
-        self.get_mut().poll_turns::<Items>(cx)
-    }
-
-    /// The sum of the sources' hints (saturating); costs O(sources).
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.slots
-            .iter()
-            .map(|(_, stream)| stream.size_hint())
-            .fold((0, Some(0)), |(low, high), (l, h)| {
-                (
-                    low.saturating_add(l),
-                    high.zip(h).and_then(|(a, b)| a.checked_add(b)),
-                )
-            })
-    }
-}
-
-/// True when no source is left: `poll_next` would return `None` (until a
-/// source is pushed).
-impl<S: Stream> FusedStream for Gather<S> {
-    fn is_terminated(&self) -> bool {
-        self.is_empty()
     }
 }
 

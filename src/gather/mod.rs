@@ -2,28 +2,35 @@
 //! [`try_gather_all()`] over futures.
 //!
 //! One file per mechanism: `id.rs` (what users call sources by), `slots.rs`
-//! (where sources live, and when a slot may serve the next one), `ready.rs`
+//! (where sources live, and when a slot may serve the next one),
+//! `occupied.rs` (what the slots give of their sources), `ready.rs`
 //! (the wakers and the ready list: all that crosses threads), `line.rs` (who
 //! is polled next, and why that is fair), `gather.rs` (`Gather` and its
 //! methods), `poll.rs` (one call's loop), `events.rs` (items with their
-//! ids), `access.rs` (a `Gather` as a container of sources), `future.rs`
-//! (futures gathered in input order).
+//! ids), `access.rs` (a `Gather` as a container of sources), `handle.rs`
+//! (pushes and removals from other threads) and `registry.rs` (what the
+//! handles share with the `Gather`), `future.rs` (futures gathered in input
+//! order).
 
 mod access;
 mod events;
 mod future;
 #[allow(clippy::module_inception)]
 mod gather;
+mod handle;
 mod id;
 mod line;
 #[cfg(all(test, confluo_loom))]
 mod model;
+mod occupied;
 mod poll;
 mod ready;
+mod registry;
 mod slots;
 
 pub use access::{IntoSources, Sources, SourcesMut};
 pub use events::Events;
 pub use future::{gather_all, try_gather_all, GatherAll, TryGatherAll};
 pub use gather::{gather, Gather};
+pub use handle::{GatherHandle, PushError};
 pub use id::{Event, SourceId};

@@ -11,7 +11,10 @@
 //!
 //! The `Gather`'s side is what a poll does when it finds nothing else to
 //! do: take the woken chunks, store the task's waker, and look at the list
-//! once more. The property is the one `Gather` promises: no wake is lost.
+//! once more. A handle's change goes the same way: queued from another
+//! thread, then the task woken, against a poll that takes the changes,
+//! stores the waker and looks at the queue once more (the queue, like the
+//! waker's cell, is one step to loom). The property is the one `Gather` promises: no wake is lost.
 //! Once both sides are done, every wake was taken by a poll, or the task
 //! was woken (or saw a wake pending) after it stored its waker, so it
 //! polls again.
@@ -26,7 +29,9 @@ use std::task::Wake as StdWake;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
 
+use super::id::SourceId;
 use super::ready::{Chunk, Node, Shared};
+use super::registry::{Change, Ids, Registry};
 use crate::sync::{Arc, Word};
 
 /// The task polling the `Gather`: counts its wakes.
@@ -190,5 +195,53 @@ fn loom_a_wake_racing_the_drop_of_the_gather_is_harmless() {
         // Later wakes only cost a check.
         side.source(7).wake();
         assert!(side.task_wakes() <= 1);
+    });
+}
+
+/// A push through a handle and the last handle's drop, on two threads,
+/// against a poll: the change is taken, or the task polls again (woken or
+/// seeing it pending); the handle's going is seen, or the task is woken.
+#[test]
+fn loom_a_handles_change_and_its_going_are_never_lost() {
+    loom::model(|| {
+        let mut side = Side::new(1);
+        let registry = StdArc::new(Registry::new(
+            Arc::new(Ids::new(0)),
+            Arc::clone(&side.shared),
+        ));
+        registry.add_handle();
+        registry.add_handle();
+        let (pushing, going) = (StdArc::clone(&registry), StdArc::clone(&registry));
+        let pusher = thread::spawn(move || {
+            let id = pushing.push(7u8).unwrap();
+            pushing.drop_handle();
+            id
+        });
+        let leaver = thread::spawn(move || going.drop_handle());
+        let polling = thread::spawn(move || {
+            let mut taken = Vec::new();
+            for _ in 0..registry.queued() {
+                if let Some(Change::Push(id, source)) = registry.next_change() {
+                    taken.push((id, source));
+                }
+            }
+            let handles = registry.has_handles();
+            let mut taken_bits = 0;
+            side.poll(&mut taken_bits);
+            let again = registry.has_changes() || !registry.has_handles();
+            (side, registry, taken, handles, again)
+        });
+        let id = pusher.join().unwrap();
+        leaver.join().unwrap();
+        let (side, registry, taken, handles_seen, again) = polling.join().unwrap();
+        let woken = again || side.task_wakes() > 0;
+        if taken != [(id, 7)] {
+            assert!(woken, "a lost change: not taken, and the task sleeps");
+            assert!(registry.has_changes());
+        }
+        if handles_seen {
+            assert!(woken, "the last handle went, and the task sleeps");
+        }
+        assert_eq!(id, SourceId::new(0, 0));
     });
 }

@@ -8,9 +8,10 @@
 //! that happens once per turn or less (a turn that ends, the line, the
 //! wakes, a source that ends or panics) is out of line.
 
+use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 
-use futures_core::stream::Stream;
+use futures_core::stream::{FusedStream, Stream};
 
 use super::id::{Event, SourceId};
 use super::line::{locate, Due};
@@ -100,6 +101,9 @@ impl<S: Stream> Gather<S> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<R::Out>> {
+        // Changes queued through handles come first: a source removed
+        // before this call is not polled by it.
+        self.take_changes();
         if let Some(id) = self.line.turn() {
             debug_assert!(matches!(&self.waker, Some((cached, _)) if *cached == id));
             if let Some(polled) = self.poll_stream(id) {
@@ -188,13 +192,13 @@ impl<S: Stream> Gather<S> {
                 Polled::Quiet => {}
             }
         }
-        if self.is_empty() {
+        if self.is_empty() && !self.may_grow() {
             return Poll::Ready(None);
         }
         self.shared.register(cx.waker(), &mut self.task_waker);
-        if requeued || self.shared.has_ready() {
-            // A source waits for the next call, or a wake arrived during
-            // this one: yield to the executor first.
+        if requeued || self.shared.has_ready() || self.handles_acted() {
+            // A source waits for the next call, or a wake or a handle's
+            // change arrived during this one: yield to the executor first.
             cx.waker().wake_by_ref();
         }
         Poll::Pending
@@ -304,6 +308,39 @@ impl<S: Stream> Gather<S> {
         // serve their next sources.
         let line = &mut self.line;
         self.slots.free_quarantined(|index| line.left(index));
+    }
+}
+
+impl<S: Stream> Stream for Gather<S> {
+    type Item = S::Item;
+
+    #[inline(always)]
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<S::Item>> {
+        self.get_mut().poll_turns::<Items>(cx)
+    }
+
+    /// The sum of the sources' hints (saturating); costs O(sources). No
+    /// upper bound while a [handle](Gather::handle) may push more.
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let (low, high) = self
+            .slots
+            .iter()
+            .map(|(_, stream)| stream.size_hint())
+            .fold((0usize, Some(0usize)), |(low, high), (l, h)| {
+                (
+                    low.saturating_add(l),
+                    high.zip(h).and_then(|(a, b)| a.checked_add(b)),
+                )
+            });
+        (low, high.filter(|_| !self.may_grow()))
+    }
+}
+
+/// True when no source is left and no handle may push one:
+/// `poll_next` would return `None` (until a source is pushed).
+impl<S: Stream> FusedStream for Gather<S> {
+    fn is_terminated(&self) -> bool {
+        self.is_empty() && !self.may_grow()
     }
 }
 

@@ -20,12 +20,13 @@
 
 use alloc::boxed::Box;
 use alloc::vec::{self, Vec};
-use core::iter::{Enumerate, FusedIterator};
 use core::pin::Pin;
 use core::slice;
 
 use super::id::SourceId;
+use super::occupied::{lookup, Occupied};
 use super::ready::{Node, GENERATION};
+use super::registry::Ids;
 use crate::sync::Arc;
 
 /// End of the free list.
@@ -53,6 +54,9 @@ pub(super) struct Slots<S> {
     /// Slots left while a wake of their source was still in its chunk's
     /// word: they join the free list once that word has been taken.
     quarantine: Vec<u32>,
+    /// Once the `Gather` has handles, ids come from here, and free slots
+    /// go back here, instead of the free list above (see `registry.rs`).
+    shared: Option<Arc<Ids>>,
 }
 
 impl<S> Slots<S> {
@@ -62,7 +66,31 @@ impl<S> Slots<S> {
             free: NONE,
             len: 0,
             quarantine: Vec::new(),
+            shared: None,
         }
+    }
+
+    /// The ids shared with handles, made on the first call: from then on,
+    /// every id comes from them and every slot freed goes back to them.
+    pub(super) fn share_ids(&mut self) -> Arc<Ids> {
+        if let Some(ids) = &self.shared {
+            return Arc::clone(ids);
+        }
+        let ids = Arc::new(Ids::new(self.end()));
+        while self.free != NONE {
+            let index = self.free;
+            let Slot::Vacant {
+                generation,
+                next_free,
+            } = self.slots[index as usize]
+            else {
+                unreachable!("the free list names vacant slots")
+            };
+            self.free = next_free;
+            ids.give_back(SourceId::new(index, generation));
+        }
+        self.shared = Some(Arc::clone(&ids));
+        ids
     }
 
     /// Sources held now.
@@ -85,6 +113,11 @@ impl<S> Slots<S> {
         stream: S,
         node: impl FnOnce(u32, u32) -> Arc<Node>,
     ) -> SourceId {
+        if let Some(ids) = &self.shared {
+            let id = ids.take();
+            self.insert_at(id, stream, node);
+            return id;
+        }
         let (index, generation) = match self.free {
             NONE => {
                 let index = u32::try_from(self.slots.len())
@@ -117,6 +150,34 @@ impl<S> Slots<S> {
         };
         self.len += 1;
         SourceId::new(index, generation)
+    }
+
+    /// Puts `stream` in the slot of `id`, an id handed out by the shared
+    /// ids, making the slots up to it (vacant: their ids are out, or their
+    /// sources are in the slots already).
+    pub(super) fn insert_at(
+        &mut self,
+        id: SourceId,
+        stream: S,
+        node: impl FnOnce(u32, u32) -> Arc<Node>,
+    ) {
+        let index = id.slot() as usize;
+        while self.slots.len() <= index {
+            self.slots.push(Slot::Vacant {
+                generation: 0,
+                next_free: NONE,
+            });
+        }
+        debug_assert!(
+            matches!(self.slots[index], Slot::Vacant { generation, .. } if generation == id.generation()),
+            "an id handed out once, for a vacant slot"
+        );
+        let node = node(id.slot(), id.generation());
+        self.slots[index] = Slot::Occupied {
+            stream: Box::pin(stream),
+            node,
+        };
+        self.len += 1;
     }
 
     /// The source in slot `index` with its waker node, whatever its id.
@@ -179,9 +240,18 @@ impl<S> Slots<S> {
     }
 
     fn free(&mut self, index: u32) {
-        if let Slot::Vacant { next_free, .. } = &mut self.slots[index as usize] {
-            *next_free = self.free;
-            self.free = index;
+        if let Slot::Vacant {
+            next_free,
+            generation,
+        } = &mut self.slots[index as usize]
+        {
+            match &self.shared {
+                Some(ids) => ids.give_back(SourceId::new(index, *generation)),
+                None => {
+                    *next_free = self.free;
+                    self.free = index;
+                }
+            }
         }
     }
 
@@ -215,116 +285,6 @@ impl<S> Slots<S> {
     pub(super) fn into_streams(self) -> Occupied<vec::IntoIter<Slot<S>>> {
         Occupied::new(self.slots.into_iter(), self.len)
     }
-}
-
-/// What a slot, borrowed or owned, gives of the source it holds.
-pub(super) trait Held {
-    /// The source as the borrow or ownership of the slot allows, with its
-    /// id where the source stays.
-    type Item;
-    /// What the slot at `index` gives, if it holds a source.
-    fn held(self, index: u32) -> Option<Self::Item>;
-}
-
-impl<'a, S> Held for &'a Slot<S> {
-    type Item = (SourceId, Pin<&'a S>);
-    fn held(self, index: u32) -> Option<Self::Item> {
-        let Slot::Occupied { stream, node } = self else {
-            return None;
-        };
-        Some((SourceId::new(index, node.generation()), stream.as_ref()))
-    }
-}
-
-impl<'a, S> Held for &'a mut Slot<S> {
-    type Item = (SourceId, Pin<&'a mut S>);
-    fn held(self, index: u32) -> Option<Self::Item> {
-        let Slot::Occupied { stream, node } = self else {
-            return None;
-        };
-        Some((SourceId::new(index, node.generation()), stream.as_mut()))
-    }
-}
-
-/// A source taken out retires its node: a later wake of it is a no-op.
-impl<S> Held for Slot<S> {
-    type Item = Pin<Box<S>>;
-    fn held(self, _: u32) -> Option<Pin<Box<S>>> {
-        let Slot::Occupied { stream, node } = self else {
-            return None;
-        };
-        node.retire();
-        Some(stream)
-    }
-}
-
-/// The source `id` in `slot`, if it is still there.
-fn lookup<T, P>(slot: Option<T>, id: SourceId) -> Option<P>
-where
-    T: Held<Item = (SourceId, P)>,
-{
-    let (held, stream) = slot?.held(id.slot())?;
-    (held == id).then_some(stream)
-}
-
-/// What the slots of `I` hold, in slot order. `left` counts the sources
-/// not yet given: the length is exact, and no slot past the last source is
-/// looked at.
-#[derive(Clone)]
-pub(super) struct Occupied<I> {
-    slots: Enumerate<I>,
-    left: usize,
-}
-
-impl<I: Iterator> Occupied<I> {
-    fn new(slots: I, held: usize) -> Self {
-        Occupied {
-            slots: slots.enumerate(),
-            left: held,
-        }
-    }
-}
-
-/// What the slot at `index` gives, if it holds a source.
-fn held<T: Held>((index, slot): (usize, T)) -> Option<T::Item> {
-    // A slot's index fits in a `u32` (see `Slots::insert`).
-    slot.held(index as u32)
-}
-
-impl<I> Iterator for Occupied<I>
-where
-    I: Iterator,
-    I::Item: Held,
-{
-    type Item = <I::Item as Held>::Item;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.left == 0 {
-            return None;
-        }
-        let found = self.slots.find_map(held)?;
-        self.left -= 1;
-        Some(found)
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.left, Some(self.left))
-    }
-}
-
-impl<I> ExactSizeIterator for Occupied<I>
-where
-    I: Iterator,
-    I::Item: Held,
-{
-}
-
-/// Once `left` is zero, it stays zero.
-impl<I> FusedIterator for Occupied<I>
-where
-    I: Iterator,
-    I::Item: Held,
-{
 }
 
 #[cfg(all(test, not(confluo_loom)))]
