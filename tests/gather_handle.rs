@@ -16,6 +16,7 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll};
@@ -146,20 +147,40 @@ fn a_registry_that_empties_and_refills_does_not_spin() {
     assert!(polls <= 3 * ROUNDS, "{polls} polls for {ROUNDS} sources");
 }
 
+/// A busy source keeps its turn to its end; the removal is taken in then,
+/// and the source is never polled again.
 #[test]
-fn a_removal_queued_before_a_poll_keeps_that_poll_off_the_source() {
+fn a_removal_is_taken_in_at_the_end_of_the_turn_in_progress() {
+    let counters = Counters::new();
+    let mut gather = Gather::new().with_turn(NonZeroU32::new(3).unwrap());
+    let handle = gather.handle();
+    let busy = handle.push(repeat(1, &counters)).unwrap();
+    assert_eq!(poll(&mut gather), Poll::Ready(Some(1)));
+    assert!(handle.remove(busy));
+    assert_eq!(poll(&mut gather), Poll::Ready(Some(1)));
+    assert_eq!(counters.drops(), 0, "the turn goes on");
+    assert_eq!(poll(&mut gather), Poll::Ready(Some(1)));
+    assert_eq!(counters.drops(), 1, "taken in as the turn ends");
+    assert!(!gather.contains(busy));
+    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(counters.polls(), 3, "never polled after its removal");
+}
+
+/// A source that is not in a turn is not polled once its removal is queued.
+#[test]
+fn a_removal_queued_before_a_poll_keeps_that_poll_off_a_source_out_of_its_turn() {
     let counters = Counters::new();
     let mut gather = Gather::new();
     let handle = gather.handle();
-    let busy = handle.push(repeat(1, &counters)).unwrap();
-    // In the middle of its turn: the next poll would go straight to it.
-    assert_eq!(poll(&mut gather), Poll::Ready(Some(1)));
-    assert_eq!(poll(&mut gather), Poll::Ready(Some(1)));
-    assert!(handle.remove(busy));
+    let (source, feed) = common::manual::<u8>(&counters);
+    let id = handle.push(source).unwrap();
     assert_eq!(poll(&mut gather), Poll::Pending);
-    assert_eq!(counters.polls(), 2, "not polled after its removal");
-    assert_eq!(counters.drops(), 1, "dropped when the removal is taken in");
-    assert!(!gather.contains(busy));
+    feed.send(1);
+    assert!(handle.remove(id));
+    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(counters.polls(), 1, "the wake is never answered");
+    assert_eq!(counters.drops(), 1);
 }
 
 #[test]

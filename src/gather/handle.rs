@@ -30,14 +30,16 @@ use crate::sync::Arc;
 ///
 /// # Order
 ///
-/// Changes are taken in the order they were queued, and a poll that starts
-/// after a change was queued takes it first, so a removed source is not
-/// polled by any poll that starts after [`remove`](Self::remove) returns.
-/// The `Gather`'s `&mut` methods that take sources out ([`Gather::remove`],
-/// [`clear`](Gather::clear), [`into_sources`](Gather::into_sources)) take
-/// the changes queued before them too; [`len`](Gather::len),
-/// [`contains`](Gather::contains) and the other `&self` methods see the
-/// sources taken in so far.
+/// Changes are taken in the order they were queued, by the next poll of the
+/// `Gather` that does not merely go on with a turn in progress: a source that
+/// is yielding items in a row keeps its turn until it ends (at most
+/// [`turn`](Gather::turn) items), so the per-item path of a busy source
+/// looks at nothing else. Once a removal is taken in, the source is dropped
+/// and never polled again. The `Gather`'s `&mut` methods that take sources
+/// out ([`Gather::remove`], [`clear`](Gather::clear),
+/// [`into_sources`](Gather::into_sources)) take the changes queued before
+/// them first; [`len`](Gather::len), [`contains`](Gather::contains) and the
+/// other `&self` methods see the sources taken in so far.
 ///
 /// # Examples
 ///

@@ -101,9 +101,6 @@ impl<S: Stream> Gather<S> {
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<R::Out>> {
-        // Changes queued through handles come first: a source removed
-        // before this call is not polled by it.
-        self.take_changes();
         if let Some(id) = self.line.turn() {
             debug_assert!(matches!(&self.waker, Some((cached, _)) if *cached == id));
             if let Some(polled) = self.poll_stream(id) {
@@ -168,6 +165,9 @@ impl<S: Stream> Gather<S> {
             Some((id, Polled::Quiet)) => (Some(id), 0),
             None => (None, 0),
         };
+        // Changes queued through handles come before the wakes: a source
+        // removed is not polled by this round.
+        self.take_changes();
         self.take_wakes();
         let mut entries = self.line.len();
         let mut requeued = false;
@@ -254,6 +254,7 @@ impl<S: Stream> Gather<S> {
     /// behind the sources woken during the turn.
     #[inline(never)]
     fn end_turn(&mut self, id: SourceId) {
+        self.take_changes();
         self.take_wakes();
         self.line.again(id);
     }
