@@ -9,8 +9,8 @@ use std::marker::{PhantomData, PhantomPinned};
 use std::rc::Rc;
 
 use confluo::{
-    Event, Events, Gather, GatherAll, GatherHandle, IntoSources, PushError, SourceId, Sources,
-    SourcesMut, TryGatherAll,
+    Event, Events, Gather, GatherAll, GatherHandle, IntoSources, KeyedGather, PushError, SourceId,
+    Sources, SourcesMut, TryGatherAll,
 };
 
 struct Probe<T: ?Sized>(PhantomData<T>);
@@ -109,6 +109,20 @@ fn handles_are_send_and_sync_when_their_sources_are_send() {
     assert_eq!(traits!(GatherHandle<PinnedStream>), (true, true, true));
     assert_eq!(traits!(PushError<Plain>), (true, true, true));
     assert_eq!(traits!(PushError<Local>), (false, false, true));
+}
+
+/// Keys are held by value; the sources are boxed, so it is `Unpin` always.
+#[test]
+#[cfg(feature = "std")]
+fn keyed_gather_follows_its_keys_and_sources() {
+    assert_eq!(traits!(KeyedGather<u8, Plain>), (true, true, true));
+    assert_eq!(traits!(KeyedGather<u8, SendOnly>), (true, false, true));
+    assert_eq!(traits!(KeyedGather<u8, Local>), (false, false, true));
+    assert_eq!(traits!(KeyedGather<Rc<u8>, Plain>), (false, false, true));
+    assert_eq!(
+        traits!(KeyedGather<PhantomPinned, PinnedStream>),
+        (true, true, true)
+    );
 }
 
 #[test]

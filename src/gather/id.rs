@@ -69,7 +69,8 @@ impl fmt::Debug for SourceId {
 }
 
 /// What [`Gather::poll_event`] reports: an item with the id of its source, or
-/// the end of a source.
+/// the end of a source. A [`KeyedGather`](super::KeyedGather) reports the
+/// same with the source's key in place of its id: `Event<T, K>`.
 ///
 /// # Examples
 ///
@@ -87,9 +88,10 @@ impl fmt::Debug for SourceId {
 /// # });
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event<T> {
-    /// The source with this id yielded an item.
-    Item(SourceId, T),
-    /// The source with this id ended (returned `None`) and was dropped.
-    Ended(SourceId),
+pub enum Event<T, Id = SourceId> {
+    /// The source with this id (or key) yielded an item.
+    Item(Id, T),
+    /// The source with this id (or key) ended (returned `None`) and was
+    /// dropped.
+    Ended(Id),
 }

@@ -9,8 +9,9 @@
 //! methods), `poll.rs` (one call's loop), `events.rs` (items with their
 //! ids), `access.rs` (a `Gather` as a container of sources), `handle.rs`
 //! (pushes and removals from other threads) and `registry.rs` (what the
-//! handles share with the `Gather`), `future.rs` (futures gathered in input
-//! order).
+//! handles share with the `Gather`), `keyed.rs` (sources by keys of the
+//! user's) and `keys.rs` (the table of keys), `future.rs` (futures gathered
+//! in input order).
 
 mod access;
 mod events;
@@ -19,6 +20,8 @@ mod future;
 mod gather;
 mod handle;
 mod id;
+mod keyed;
+mod keys;
 mod line;
 #[cfg(all(test, confluo_loom))]
 mod model;
@@ -34,3 +37,4 @@ pub use future::{gather_all, try_gather_all, GatherAll, TryGatherAll};
 pub use gather::{gather, Gather};
 pub use handle::{GatherHandle, PushError};
 pub use id::{Event, SourceId};
+pub use keyed::KeyedGather;
