@@ -15,26 +15,16 @@
 mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use common::{poll_once, Counters, CountingWaker, Repeat};
+use common::{poll_once, within, Counters, CountingWaker, Repeat};
 use confluo::{Event, Gather, PushError};
 use futures::stream::{self, StreamExt};
 use futures_core::stream::{FusedStream, Stream};
-
-/// Runs `future` on smol, failing if it takes longer than `seconds`: a lost
-/// wake fails the test instead of hanging it.
-fn within<T>(seconds: u64, future: impl Future<Output = T>) -> T {
-    smol::block_on(smol::future::or(future, async move {
-        smol::Timer::after(Duration::from_secs(seconds)).await;
-        panic!("no progress for {seconds} s: a lost wake");
-    }))
-}
 
 /// An always-ready source counted by `counters`.
 fn repeat(key: usize, counters: &Arc<Counters>) -> Repeat {

@@ -10,8 +10,9 @@
 //! ids), `access.rs` (a `Gather` as a container of sources), `handle.rs`
 //! (pushes and removals from other threads) and `registry.rs` (what the
 //! handles share with the `Gather`), `keyed.rs` (sources by keys of the
-//! user's) and `keys.rs` (the table of keys), `future.rs` (futures gathered
-//! in input order).
+//! user's) and `keys.rs` (the table of keys), `until.rs` (stopping at a
+//! signal and keeping the sources), `future.rs` (futures gathered in input
+//! order).
 
 mod access;
 mod events;
@@ -30,6 +31,7 @@ mod poll;
 mod ready;
 mod registry;
 mod slots;
+mod until;
 
 pub use access::{IntoSources, Sources, SourcesMut};
 pub use events::Events;
@@ -38,3 +40,4 @@ pub use gather::{gather, Gather};
 pub use handle::{GatherHandle, PushError};
 pub use id::{Event, SourceId};
 pub use keyed::KeyedGather;
+pub use until::Until;

@@ -186,3 +186,12 @@ pub fn poll_future<F: std::future::Future + Unpin>(
 ) -> Poll<F::Output> {
     Pin::new(future).poll(&mut Context::from_waker(waker))
 }
+
+/// Runs `future` on smol, failing if it takes longer than `seconds`: a lost
+/// wake fails the test instead of hanging it.
+pub fn within<T>(seconds: u64, future: impl std::future::Future<Output = T>) -> T {
+    smol::block_on(smol::future::or(future, async move {
+        smol::Timer::after(std::time::Duration::from_secs(seconds)).await;
+        panic!("no progress for {seconds} s: a lost wake");
+    }))
+}
