@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use confluo::{
     Event, Events, Gather, GatherAll, GatherHandle, IntoSources, KeyedGather, PushError, SourceId,
-    Sources, SourcesMut, TryGatherAll,
+    Sources, SourcesMut, TryGatherAll, Until,
 };
 
 struct Probe<T: ?Sized>(PhantomData<T>);
@@ -109,6 +109,38 @@ fn handles_are_send_and_sync_when_their_sources_are_send() {
     assert_eq!(traits!(GatherHandle<PinnedStream>), (true, true, true));
     assert_eq!(traits!(PushError<Plain>), (true, true, true));
     assert_eq!(traits!(PushError<Local>), (false, false, true));
+}
+
+/// A signal that is not `Unpin`, as an `async` block is not.
+struct PinnedSignal(PhantomPinned);
+impl std::future::Future for PinnedSignal {
+    type Output = ();
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::task::Poll::Ready(())
+    }
+}
+
+/// `Until` borrows the `Gather` and holds the signal in place: `Unpin` as
+/// the signal is.
+#[test]
+fn until_follows_its_gather_and_its_signal() {
+    type Ready = std::future::Ready<()>;
+    assert_eq!(
+        traits!(Until<'static, Gather<Plain>, Ready>),
+        (true, true, true)
+    );
+    assert_eq!(
+        traits!(Until<'static, Gather<SendOnly>, Ready>),
+        (true, false, true)
+    );
+    assert_eq!(
+        traits!(Until<'static, Gather<Local>, Ready>),
+        (false, false, true)
+    );
+    assert_eq!(
+        traits!(Until<'static, Gather<Plain>, PinnedSignal>),
+        (true, true, false)
+    );
 }
 
 /// Keys are held by value; the sources are boxed, so it is `Unpin` always.

@@ -23,8 +23,14 @@ use crate::sync::Arc;
 ///
 /// It does the work of futures' `SelectAll`, tokio-stream's `StreamMap` and
 /// futures-concurrency's `StreamGroup`; its sources go by [`SourceId`]s it
-/// chooses, not by keys of yours. For futures that finish in any order, as
-/// in futures' `FuturesUnordered`, gather `futures::stream::once` of each.
+/// chooses ([`KeyedGather`](crate::KeyedGather) takes keys of yours). For
+/// futures that finish in any order, as in futures' `FuturesUnordered`,
+/// gather `futures::stream::once` of each.
+///
+/// Sources come and go while it runs through [handles](Gather::handle)
+/// from other tasks and threads; with a handle left, an empty `Gather`
+/// waits instead of ending. [`until`](Gather::until) stops it at a signal
+/// and keeps its sources, to [close](crate::guard::close_all) them.
 ///
 /// `Gather` polls only the sources that were woken (or that just yielded an
 /// item and so may have more): a wake costs O(1) and a poll costs O(sources
@@ -189,7 +195,8 @@ impl<S> Gather<S> {
     /// ```
     pub const TURN: u32 = 64;
 
-    /// An empty `Gather`; as a stream it ends at once until a source is pushed.
+    /// An empty `Gather`; as a stream it ends at once until a source is
+    /// pushed (or, once it has [handles](Self::handle), waits for one).
     ///
     /// # Examples
     ///
