@@ -47,8 +47,9 @@ impl<S: Stream> Gather<S> {
     /// - `Poll::Pending` when no woken source had an item; the task is woken
     ///   when a source is woken or pushed.
     /// - `Poll::Ready(Some(event))` for the next item or end of a source.
-    /// - `Poll::Ready(None)` when the `Gather` holds no source, again on every
-    ///   later call until a source is pushed.
+    /// - `Poll::Ready(None)` when the `Gather` holds no source (and no
+    ///   [handle](Gather::handle) is left to push one), again on every later
+    ///   call until a source is pushed.
     ///
     /// # Panics
     ///
@@ -100,8 +101,9 @@ impl<S: Stream> Stream for Events<'_, S> {
     }
 }
 
+/// Ended as the `Gather` is: no source left, and no handle to push one.
 impl<S: Stream> FusedStream for Events<'_, S> {
     fn is_terminated(&self) -> bool {
-        self.gather.is_empty()
+        self.gather.is_terminated()
     }
 }
