@@ -6,15 +6,13 @@
 //! and how each sensor was released; nothing the pump took is lost.
 //!
 //! ```text
-//! cargo run --release --example shutdown                 # stops at Enter, or after 10 s
+//! cargo run --release --example shutdown                 # stops at Ctrl-C, or after 10 s
 //! cargo run --release --example shutdown -- --seconds 2  # stops by itself after 2 s
 //! ```
 //!
-//! The stop signal here is Enter on a terminal, or the time given; a real
-//! service would use Ctrl-C (say, with the `async-signal` crate) the same
-//! way: any future can be the signal.
+//! The stop signal is Ctrl-C (SIGINT, through the `async-signal` crate, on
+//! Unix), or the time given: any future can be the signal.
 
-use std::io::IsTerminal;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -53,6 +51,25 @@ fn sensor(
         let goodbye = if id % 10 == 9 { 3_600 } else { 0 };
         smol::Timer::after(Duration::from_millis(5) + Duration::from_secs(goodbye)).await;
     })
+}
+
+/// Completes at the first Ctrl-C (SIGINT); never where signals cannot be
+/// caught.
+#[cfg(unix)]
+async fn ctrl_c() -> &'static str {
+    use futures::StreamExt;
+    match async_signal::Signals::new([async_signal::Signal::Int]) {
+        Ok(mut signals) => {
+            signals.next().await;
+            "Ctrl-C"
+        }
+        Err(_) => std::future::pending().await,
+    }
+}
+
+#[cfg(not(unix))]
+async fn ctrl_c() -> &'static str {
+    std::future::pending().await
 }
 
 fn seconds_from_args() -> u64 {
@@ -100,21 +117,11 @@ fn main() {
     let (producer, consumer) = confluo::bridge(NonZeroUsize::new(1024).unwrap());
     let tally = thread::spawn(move || consumer.count());
 
-    // The stop signal: Enter on a terminal, or the time given.
-    let (stop, stopped) = smol::channel::bounded::<&str>(2);
-    if std::io::stdin().is_terminal() {
-        let stop = stop.clone();
-        thread::spawn(move || {
-            let _ = std::io::stdin().read_line(&mut String::new());
-            let _ = stop.try_send("Enter");
-        });
-        println!("reading sensors: press Enter to stop (or wait {seconds} s)");
-    } else {
-        println!("reading sensors for {seconds} s");
-    }
+    println!("reading sensors: Ctrl-C stops them (or wait {seconds} s)");
     let started = Instant::now();
     let (pumped, why, closed, close_took) = smol::block_on(async {
-        let signal = smol::future::or(async { stopped.recv().await.unwrap_or("signal") }, async {
+        // The stop signal: Ctrl-C, or the time given.
+        let signal = smol::future::or(ctrl_c(), async {
             smol::Timer::after(Duration::from_secs(seconds)).await;
             "time"
         });
@@ -128,7 +135,6 @@ fn main() {
         let closed = close_all(sensors, smol::Timer::after(Duration::from_secs(1))).await;
         (pumped, why.get(), closed, closing.elapsed())
     });
-    drop(stop);
     let (connected, disconnected) = devices.join().unwrap();
     let received = tally.join().unwrap();
 
