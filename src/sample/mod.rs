@@ -104,6 +104,8 @@ mod schedule;
 mod table;
 mod take;
 mod ticks;
+#[cfg(feature = "alloc")]
+mod wheel;
 
 pub use self::backoff::Backoff;
 pub use self::health::Health;
