@@ -103,44 +103,29 @@ impl Backoff {
 }
 
 /// One source's failures in a row and when it may connect again: the
-/// state a [`Backoff`] drives.
+/// state a [`Backoff`] drives. A [`Sampler`](super::Sampler) keeps it in
+/// a [`Retry`]; a [`Fleet`](super::Fleet) keeps one per source, beside
+/// one backoff and one generator of jitter for them all.
 ///
 /// A failure is a connect that failed or timed out, or a connection lost
 /// (broken, or cut with a read that timed out) before it gave a reading.
 /// A reading ends the run of failures; a connection lost after one is
 /// opened again at the next slot, with no wait.
-#[derive(Clone, Debug)]
-pub(super) struct Retry {
-    pub(super) backoff: Backoff,
-    /// The state of the generator of the jitter.
-    pub(super) random: u64,
+#[derive(Clone, Debug, Default)]
+pub(super) struct Attempts {
     failures: u32,
-    /// Failures in a row after which the source ends.
-    pub(super) give_up: Option<NonZeroU32>,
     /// Whether the connection in use gave a reading.
     proven: bool,
     /// No connect before this time.
     at: Option<Duration>,
 }
 
-impl Retry {
-    pub(super) fn new(backoff: Backoff, seed: u64) -> Retry {
-        Retry {
-            backoff,
-            random: seed,
-            failures: 0,
-            give_up: None,
-            proven: false,
-            at: None,
-        }
-    }
-
-    /// Counts a failure at `now`: the next connect waits.
-    pub(super) fn failed(&mut self, now: Duration) {
+impl Attempts {
+    /// Counts a failure at `now`: the next connect waits for `backoff`,
+    /// jittered with the next number of `random`.
+    pub(super) fn failed(&mut self, now: Duration, backoff: &Backoff, random: &mut u64) {
         self.failures = self.failures.saturating_add(1);
-        let wait = self
-            .backoff
-            .jittered(self.failures, split_mix(&mut self.random));
+        let wait = backoff.jittered(self.failures, split_mix(random));
         self.at = Some(now.saturating_add(wait));
     }
 
@@ -158,15 +143,15 @@ impl Retry {
 
     /// The connection was lost at `now`: a failure, unless it gave a
     /// reading.
-    pub(super) fn lost(&mut self, now: Duration) {
+    pub(super) fn lost(&mut self, now: Duration, backoff: &Backoff, random: &mut u64) {
         if !self.proven {
-            self.failed(now);
+            self.failed(now, backoff, random);
         }
     }
 
-    /// Whether the source has failed as many times in a row as it may.
-    pub(super) fn gave_up(&self) -> bool {
-        self.give_up.is_some_and(|n| self.failures >= n.get())
+    /// Failures in a row.
+    pub(super) fn failures(&self) -> u32 {
+        self.failures
     }
 
     /// Whether a connect must wait at `now`.
@@ -177,6 +162,45 @@ impl Retry {
     /// When the next connect may be tried; `None`: at once.
     pub(super) fn at(&self) -> Option<Duration> {
         self.at
+    }
+}
+
+/// The [`Attempts`] of one [`Sampler`](super::Sampler), with its backoff,
+/// its generator of jitter and when it gives up.
+#[derive(Clone, Debug)]
+pub(super) struct Retry {
+    pub(super) backoff: Backoff,
+    /// The state of the generator of the jitter.
+    pub(super) random: u64,
+    /// Failures in a row after which the source ends.
+    pub(super) give_up: Option<NonZeroU32>,
+    pub(super) attempts: Attempts,
+}
+
+impl Retry {
+    pub(super) fn new(backoff: Backoff, seed: u64) -> Retry {
+        Retry {
+            backoff,
+            random: seed,
+            give_up: None,
+            attempts: Attempts::default(),
+        }
+    }
+
+    /// See [`Attempts::failed`].
+    pub(super) fn failed(&mut self, now: Duration) {
+        self.attempts.failed(now, &self.backoff, &mut self.random);
+    }
+
+    /// See [`Attempts::lost`].
+    pub(super) fn lost(&mut self, now: Duration) {
+        self.attempts.lost(now, &self.backoff, &mut self.random);
+    }
+
+    /// Whether the source has failed as many times in a row as it may.
+    pub(super) fn gave_up(&self) -> bool {
+        self.give_up
+            .is_some_and(|n| self.attempts.failures() >= n.get())
     }
 }
 

@@ -94,6 +94,9 @@
 //! ```
 
 mod backoff;
+#[cfg(feature = "alloc")]
+mod fleet;
+mod grid;
 mod health;
 mod key;
 mod outcome;
@@ -104,10 +107,11 @@ mod schedule;
 mod table;
 mod take;
 mod ticks;
-#[cfg(feature = "alloc")]
-mod wheel;
 
 pub use self::backoff::Backoff;
+#[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+pub use self::fleet::{Fleet, MemberId};
 pub use self::health::Health;
 pub use self::outcome::{Outcome, Sample};
 pub use self::period::{Period, ZeroPeriod};

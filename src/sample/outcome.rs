@@ -1,5 +1,8 @@
 use core::time::Duration;
 
+use super::period::from_nanos;
+use super::{Period, Tick};
+
 /// One sample of a [`Sampler`](super::Sampler): which slot, when it was
 /// due, how late it started, how long it took, and what came of it.
 ///
@@ -44,6 +47,24 @@ pub struct Sample<T, E> {
 }
 
 impl<T, E> Sample<T, E> {
+    /// The sample that reports the slots skipped just before `tick`,
+    /// which fired at `now` on a grid of `period`.
+    pub(super) fn skipped(period: Period, tick: Tick, now: Duration) -> Sample<T, E> {
+        let slots = tick.skipped;
+        // The skipped slots lie on the grid just before the tick's; the
+        // first of them is due at or after zero.
+        let back = period.get().as_nanos().saturating_mul(u128::from(slots));
+        let due = tick.due.as_nanos().saturating_sub(back);
+        let due = from_nanos(due).unwrap_or(Duration::MAX);
+        Sample {
+            seq: tick.seq.saturating_sub(slots),
+            due,
+            late: now.saturating_sub(due),
+            took: Duration::ZERO,
+            outcome: Outcome::Skipped { slots },
+        }
+    }
+
     /// The reading, if the read succeeded.
     ///
     /// With it, plain readings are one adapter away:

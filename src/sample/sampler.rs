@@ -412,7 +412,7 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
     /// assert_eq!(sampler.retry_at(), Some(s(5)));
     /// ```
     pub fn retry_at(&self) -> Option<Duration> {
-        self.retry.at()
+        self.retry.attempts.at()
     }
 
     /// The schedule, as it stands: [`due`](Schedule::due) is when the
@@ -485,7 +485,7 @@ impl<C: Clock, Conn, Connect, ConnectFut, Read, ReadFut> fmt::Debug
             .field("connected", &self.conn.is_some())
             .field("connecting", &self.connecting.is_some())
             .field("reading", &self.reading.is_some())
-            .field("retry_at", &self.retry.at())
+            .field("retry_at", &self.retry.attempts.at())
             .finish_non_exhaustive()
     }
 }

@@ -1,6 +1,7 @@
 use core::hash::Hash;
 use core::time::Duration;
 
+use super::grid::{Grid, Place};
 use super::key;
 use super::period::from_nanos;
 use super::{Period, Ticks};
@@ -130,17 +131,12 @@ const TOLERANCE: Duration = Duration::from_millis(5);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Schedule {
-    period: Period,
+    pub(super) grid: Grid,
     /// Less than the period.
     phase: Duration,
     start: Duration,
     aligned: bool,
-    missed: Missed,
-    tolerance: Duration,
-    /// The next slot's number.
-    seq: u64,
-    /// The next slot's due time, `None` if it lies past `Duration::MAX`.
-    due: Option<Duration>,
+    pub(super) place: Place,
 }
 
 impl Schedule {
@@ -158,14 +154,18 @@ impl Schedule {
     /// ```
     pub fn every(period: Period) -> Schedule {
         Schedule {
-            period,
+            grid: Grid {
+                period,
+                missed: Missed::Skip,
+                tolerance: TOLERANCE,
+            },
             phase: Duration::ZERO,
             start: Duration::ZERO,
             aligned: false,
-            missed: Missed::Skip,
-            tolerance: TOLERANCE,
-            seq: 0,
-            due: Some(Duration::ZERO),
+            place: Place {
+                seq: 0,
+                due: Some(Duration::ZERO),
+            },
         }
     }
 
@@ -210,7 +210,7 @@ impl Schedule {
     /// assert_eq!(every_10.phase(s(23)).due(), Some(s(3))); // modulo 10 s
     /// ```
     pub fn phase(mut self, phase: Duration) -> Schedule {
-        let p = self.period.get().as_nanos();
+        let p = self.grid.period.get().as_nanos();
         self.phase = from_nanos(phase.as_nanos() % p).unwrap_or(Duration::ZERO);
         self.restart()
     }
@@ -242,7 +242,7 @@ impl Schedule {
     /// assert_eq!(every.phase_from_key("sensor-a").due(), Some(a)); // the same key, the same phase
     /// ```
     pub fn phase_from_key<K: Hash + ?Sized>(mut self, key: &K) -> Schedule {
-        let p = self.period.get().as_nanos();
+        let p = self.grid.period.get().as_nanos();
         let phase = key::scale(key::stable_hash(key), p);
         self.phase = from_nanos(phase).unwrap_or(Duration::ZERO);
         self.restart()
@@ -284,7 +284,7 @@ impl Schedule {
     /// # drop(schedule);
     /// ```
     pub fn missed(mut self, missed: Missed) -> Schedule {
-        self.missed = missed;
+        self.grid.missed = missed;
         self
     }
 
@@ -311,7 +311,7 @@ impl Schedule {
     /// assert_eq!(strict.due(), Some(ms(202)));
     /// ```
     pub fn tolerance(mut self, tolerance: Duration) -> Schedule {
-        self.tolerance = tolerance;
+        self.grid.tolerance = tolerance;
         self
     }
 
@@ -327,7 +327,7 @@ impl Schedule {
     /// assert_eq!(Schedule::every(period).period(), period);
     /// ```
     pub fn period(&self) -> Period {
-        self.period
+        self.grid.period
     }
 
     /// When the next slot is due, or `None` if it would be due past
@@ -351,7 +351,7 @@ impl Schedule {
     /// assert_eq!(once.due(), None);
     /// ```
     pub fn due(&self) -> Option<Duration> {
-        self.due
+        self.place.due
     }
 
     /// Fires the slot due by `now`, if any, and moves on.
@@ -386,28 +386,7 @@ impl Schedule {
     /// assert_eq!(schedule.tick(s(20)).map(|t| t.seq), Some(2));
     /// ```
     pub fn tick(&mut self, now: Duration) -> Option<Tick> {
-        let due = self.due?;
-        let late = now.checked_sub(due)?;
-        let period = self.period.get();
-        match self.missed {
-            Missed::Burst => Some(self.fire(due, late, 0, due.checked_add(period))),
-            Missed::Delay => {
-                let from = if late <= self.tolerance { due } else { now };
-                Some(self.fire(due, late, 0, from.checked_add(period)))
-            }
-            Missed::Skip => {
-                // Fire the last slot due by now; the ones between the
-                // next slot and it are passed over. It is due at most
-                // `now`, so its time fits.
-                let behind = late.as_nanos() / period.as_nanos();
-                let last = from_nanos(due.as_nanos() + behind * period.as_nanos())
-                    .unwrap_or(Duration::MAX);
-                let behind = u64::try_from(behind).unwrap_or(u64::MAX);
-                self.seq = self.seq.saturating_add(behind);
-                let tick = self.fire(last, now - last, behind, last.checked_add(period));
-                Some(tick)
-            }
-        }
+        self.place.tick(&self.grid, now)
     }
 
     /// A stream of this schedule's ticks, on `clock`: it sleeps until the
@@ -433,30 +412,12 @@ impl Schedule {
         Ticks::new(self, clock)
     }
 
-    /// Fires the next slot as `seq`, due at `due`, and makes `next` the
-    /// next slot's due time.
-    fn fire(
-        &mut self,
-        due: Duration,
-        late: Duration,
-        skipped: u64,
-        next: Option<Duration>,
-    ) -> Tick {
-        let tick = Tick {
-            seq: self.seq,
-            due,
-            late,
-            skipped,
-        };
-        self.seq = self.seq.saturating_add(1);
-        self.due = next;
-        tick
-    }
-
     /// Starts over from slot 0, at the origin of the grid.
     fn restart(mut self) -> Schedule {
-        self.seq = 0;
-        self.due = self.origin();
+        self.place = Place {
+            seq: 0,
+            due: self.origin(),
+        };
         self
     }
 
@@ -467,7 +428,7 @@ impl Schedule {
         }
         // Below 2^94 each, so nothing here overflows a u128.
         let (start, phase) = (self.start.as_nanos(), self.phase.as_nanos());
-        let period = self.period.get().as_nanos();
+        let period = self.grid.period.get().as_nanos();
         let first = if start <= phase {
             phase
         } else {

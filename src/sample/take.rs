@@ -8,9 +8,8 @@ use core::time::Duration;
 
 use futures_core::stream::Stream;
 
-use super::period::from_nanos;
 use super::ticks::poll_tick;
-use super::{Health, Outcome, Sample, Sampler, Schedule, Tick};
+use super::{Health, Outcome, Sample, Sampler, Tick};
 use crate::time::Clock;
 
 impl<C, Conn, Connect, ConnectFut, Read, ReadFut, T, E> Stream
@@ -61,7 +60,7 @@ where
                 this.connecting.set(None);
                 match result {
                     Ok(conn) => {
-                        this.retry.connected();
+                        this.retry.attempts.connected();
                         this.reading.set(Some((this.read)(conn)));
                     }
                     Err(error) => {
@@ -79,7 +78,7 @@ where
                 this.sleep.set(None);
                 let now = this.clock.now();
                 if result.is_ok() {
-                    this.retry.reading();
+                    this.retry.attempts.reading();
                 }
                 if conn.is_none() {
                     this.retry.lost(now);
@@ -103,12 +102,14 @@ where
                 ));
                 *this.tick = Some(tick);
                 if tick.skipped > 0 {
-                    return Poll::Ready(Some(skipped(this.schedule, this.health, tick, now)));
+                    let sample = Sample::skipped(this.schedule.period(), tick, now);
+                    this.health.record(&sample);
+                    return Poll::Ready(Some(sample));
                 }
             }
             let now = this.clock.now();
             *this.started = now;
-            if this.conn.is_none() && this.retry.waits(now) {
+            if this.conn.is_none() && this.retry.attempts.waits(now) {
                 return finish(this.tick, this.health, now, now, Outcome::Disconnected);
             }
             let timeout = this.timeout.unwrap_or_else(|| this.schedule.period().get());
@@ -153,30 +154,4 @@ fn finish<T, E>(
     };
     health.record(&sample);
     Poll::Ready(Some(sample))
-}
-
-/// The sample that reports the slots skipped before `tick`, fired at
-/// `now`.
-fn skipped<T, E>(
-    schedule: &Schedule,
-    health: &mut Health,
-    tick: Tick,
-    now: Duration,
-) -> Sample<T, E> {
-    let slots = tick.skipped;
-    let period = schedule.period().get();
-    // The skipped slots lie on the grid just before the tick's; the first
-    // of them is due at or after zero.
-    let back = period.as_nanos().saturating_mul(u128::from(slots));
-    let due = tick.due.as_nanos().saturating_sub(back);
-    let due = from_nanos(due).unwrap_or(Duration::MAX);
-    let sample = Sample {
-        seq: tick.seq.saturating_sub(slots),
-        due,
-        late: now.saturating_sub(due),
-        took: Duration::ZERO,
-        outcome: Outcome::Skipped { slots },
-    };
-    health.record(&sample);
-    sample
 }

@@ -257,7 +257,10 @@ mod tests {
         wheel.insert(u64::MAX, 1);
         wheel.insert(u64::MAX - 1, 2);
         assert_eq!(drain(&mut wheel, u64::MAX - 2), vec![]);
-        assert_eq!(drain(&mut wheel, u64::MAX), vec![(u64::MAX - 1, 2), (u64::MAX, 1)]);
+        assert_eq!(
+            drain(&mut wheel, u64::MAX),
+            vec![(u64::MAX - 1, 2), (u64::MAX, 1)]
+        );
     }
 
     /// A reference model: a sorted list. Random inserts and pops at random

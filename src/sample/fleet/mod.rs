@@ -1,0 +1,500 @@
+//! [`Fleet`]: many sources of one kind, sampled on one schedule, with one
+//! timer for them all and a bound on the reads in flight. How it runs is in
+//! `run.rs`; the timer wheel in `wheel.rs`; the slab of sources in
+//! `members.rs`; a sample in flight in `flight.rs`.
+
+mod flight;
+mod members;
+mod run;
+mod wheel;
+
+use alloc::collections::VecDeque;
+use core::fmt;
+use core::future::Future;
+use core::hash::Hash;
+use core::num::NonZeroUsize;
+use core::task::Waker;
+use core::time::Duration;
+
+use pin_project_lite::pin_project;
+
+pub use self::members::MemberId;
+use self::members::{Member, Members, State};
+use self::run::{Alarm, Crew};
+use self::wheel::Wheel;
+use super::backoff::Attempts;
+use super::{Backoff, Schedule};
+use crate::time::Clock;
+use crate::Gather;
+
+/// The shared timer's tick, unless set: a millisecond, as tokio's timer.
+const RESOLUTION: Duration = Duration::from_millis(1);
+
+pin_project! {
+    /// Stream of the samples of many sources of one kind, each read at a
+    /// fixed rate: a [`Sampler`](super::Sampler) for a million sources,
+    /// which costs one timer, not a million, and keeps at most `K` reads
+    /// in flight.
+    ///
+    /// A fleet is what a Prometheus *job* or a Telegraf *input* is: one
+    /// way to connect and read (`connect` and `read` take the source's
+    /// key), one [`Schedule`] (its period, alignment and missed-tick
+    /// policy), one timeout and one [`Backoff`], and any number of
+    /// sources, each named by a key of yours and spread over the period by
+    /// it ([`Schedule::phase_from_key`]). It yields `(key, sample)`.
+    ///
+    /// Each source is sampled as a [`Sampler`](super::Sampler) samples
+    /// its one: the same rules for slots, connections, reconnects with
+    /// backoff and the [`Outcome`](super::Outcome)s (see there). What
+    /// differs:
+    ///
+    /// - **One timer.** The fleet keeps every source's next slot and every
+    ///   deadline in a timing wheel and sleeps on its clock only until the
+    ///   earliest: sources due in the same tick of the
+    ///   [resolution](Fleet::resolution) (a millisecond unless set) share
+    ///   one sleep. So slots fire, and reads are cut, at the first tick at
+    ///   or after their time, never before; a sample's `late` says by how
+    ///   much.
+    /// - **Reads in flight are bounded** when [`in_flight`](Fleet::in_flight)
+    ///   sets a limit (file descriptors, a shared bus, a remote rate
+    ///   limit). A source whose slot fires while the limit is reached waits
+    ///   in line, in the order the slots fired, and its sample's `late`
+    ///   counts the wait: lateness is reported, not hidden. Its deadline
+    ///   runs from the moment its read starts.
+    /// - **No counters per source.** The samples carry everything; feed
+    ///   them to a [`HealthTable`](super::HealthTable) by key to keep each
+    ///   source's [`Health`](super::Health).
+    /// - **It never ends.** An empty fleet is pending, like a registry
+    ///   waiting for sources; a source stays until it is
+    ///   [removed](Fleet::remove), its slots giving
+    ///   [`Disconnected`](super::Outcome::Disconnected) samples while it
+    ///   is down and backed off.
+    ///
+    /// The reads in flight are driven by a [`Gather`] inside the fleet,
+    /// which polls only the ones woken; each is boxed while it flies.
+    ///
+    /// # Cancel safety
+    ///
+    /// A sample is taken from the fleet only when it is yielded: dropping
+    /// a `next()` future loses nothing. Dropping the fleet drops every read
+    /// in flight and every connection at once; [removing](Fleet::remove) a
+    /// source drops its own.
+    ///
+    /// # Panics
+    ///
+    /// A panic in `connect`, `read` or their futures propagates to the
+    /// caller of `poll_next`; the fleet should not be polled again.
+    ///
+    /// # Examples
+    ///
+    /// Three sensors read every second, at most two at a time, on a manual
+    /// clock:
+    ///
+    /// ```
+    /// use confluo::sample::{Fleet, Outcome, Period, Schedule};
+    /// use confluo::time::ManualClock;
+    /// use futures::{FutureExt, StreamExt};
+    /// use std::num::NonZeroUsize;
+    /// use std::time::Duration;
+    ///
+    /// let clock = ManualClock::new();
+    /// let mut fleet = Fleet::new(
+    ///     Schedule::every(Period::new(Duration::from_secs(1)).unwrap()),
+    ///     clock.clone(),
+    ///     |_sensor: &&str| async { Ok::<(), ()>(()) },
+    ///     |sensor: &&str, ()| {
+    ///         let reading = sensor.len();
+    ///         async move { (Some(()), Ok::<_, ()>(reading)) }
+    ///     },
+    /// )
+    /// .in_flight(NonZeroUsize::new(2).unwrap());
+    /// for sensor in ["boiler", "pump", "tank"] {
+    ///     fleet.insert(sensor);
+    /// }
+    ///
+    /// clock.advance(Duration::from_secs(1)); // every first slot is due
+    /// let mut readings = Vec::new();
+    /// while let Some(Some((sensor, sample))) = fleet.next().now_or_never() {
+    ///     readings.push((sensor, sample.outcome));
+    /// }
+    /// readings.sort_by_key(|(sensor, _)| *sensor);
+    /// assert_eq!(
+    ///     readings,
+    ///     [("boiler", Outcome::Ok(6)), ("pump", Outcome::Ok(4)), ("tank", Outcome::Ok(4))]
+    /// );
+    /// ```
+    #[must_use = "streams do nothing unless polled"]
+    pub struct Fleet<K, C: Clock, Conn, Connect, ConnectFut, Read, ReadFut> {
+        crew: Crew<K, Conn, Connect, Read, ConnectFut, ReadFut>,
+        clock: C,
+        // The tick the sleep is set for.
+        armed: Option<u64>,
+        // The task that last polled the fleet, woken when an insert needs
+        // the sleep set earlier.
+        waker: Option<Waker>,
+        // A sleep until the wheel's next tick.
+        #[pin]
+        sleep: Option<C::Sleep>,
+    }
+}
+
+impl<K, C, Conn, Connect, ConnectFut, Read, ReadFut, T, E>
+    Fleet<K, C, Conn, Connect, ConnectFut, Read, ReadFut>
+where
+    C: Clock,
+    Connect: FnMut(&K) -> ConnectFut,
+    ConnectFut: Future<Output = Result<Conn, E>>,
+    Read: FnMut(&K, Conn) -> ReadFut,
+    ReadFut: Future<Output = (Option<Conn>, Result<T, E>)>,
+{
+    /// A fleet sampled on `schedule`, on `clock`, with no source yet:
+    /// `connect` opens a connection to the source with a key, `read` takes
+    /// the key and the connection, reads once, and hands the connection
+    /// back (or `None` if it broke) with the result.
+    ///
+    /// The timeout is the period, the backoff [`Backoff::default`], the
+    /// reads in flight unbounded and the resolution a millisecond, until
+    /// set. A source with no connection to keep takes
+    /// `|_| async { Ok(()) }` as `connect`, and hands back `Some(())`.
+    ///
+    /// # Examples
+    ///
+    /// See [`Fleet`].
+    pub fn new(schedule: Schedule, clock: C, connect: Connect, read: Read) -> Self {
+        Fleet {
+            crew: Crew {
+                schedule,
+                connect,
+                read,
+                timeout: None,
+                backoff: Backoff::default(),
+                random: 0x5eed,
+                resolution: RESOLUTION,
+                limit: usize::MAX,
+                members: Members::new(),
+                wheel: Wheel::new(),
+                waiting: VecDeque::new(),
+                flights: Gather::new(),
+            },
+            clock,
+            armed: None,
+            waker: None,
+            sleep: None,
+        }
+    }
+}
+
+impl<K, C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
+    Fleet<K, C, Conn, Connect, ConnectFut, Read, ReadFut>
+{
+    /// Sets how long a sample may take, its connect included, before it
+    /// is cut; the period by default. As for a
+    /// [`Sampler`](super::Sampler::timeout), the deadline never lies past
+    /// the next slot's due time while that is still ahead.
+    ///
+    /// # Panics
+    ///
+    /// If `timeout` is zero: every sample would be cut before it started.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fleet = confluo::sample::Fleet::new(
+    /// #     confluo::sample::Schedule::every(confluo::sample::Period::new(std::time::Duration::from_secs(1)).unwrap()),
+    /// #     confluo::time::ManualClock::new(),
+    /// #     |_: &u32| async { Ok::<(), ()>(()) },
+    /// #     |_: &u32, ()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// # );
+    /// use std::time::Duration;
+    ///
+    /// let fleet = fleet.timeout(Duration::from_millis(100));
+    /// assert_eq!(fleet.sample_timeout(), Duration::from_millis(100));
+    /// ```
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        assert!(
+            timeout > Duration::ZERO,
+            "a fleet's timeout is zero: every sample would time out"
+        );
+        self.crew.timeout = Some(timeout);
+        self
+    }
+
+    /// The timeout of each sample.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fleet = confluo::sample::Fleet::new(
+    /// #     confluo::sample::Schedule::every(confluo::sample::Period::new(std::time::Duration::from_secs(1)).unwrap()),
+    /// #     confluo::time::ManualClock::new(),
+    /// #     |_: &u32| async { Ok::<(), ()>(()) },
+    /// #     |_: &u32, ()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// # );
+    /// assert_eq!(fleet.sample_timeout(), std::time::Duration::from_secs(1)); // the period
+    /// ```
+    pub fn sample_timeout(&self) -> Duration {
+        self.crew.timeout()
+    }
+
+    /// Sets the backoff between failed connects of each source;
+    /// [`Backoff::default`] until set. One generator of jitter serves
+    /// every source.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fleet = confluo::sample::Fleet::new(
+    /// #     confluo::sample::Schedule::every(confluo::sample::Period::new(std::time::Duration::from_secs(1)).unwrap()),
+    /// #     confluo::time::ManualClock::new(),
+    /// #     |_: &u32| async { Ok::<(), ()>(()) },
+    /// #     |_: &u32, ()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// # );
+    /// use confluo::sample::Backoff;
+    /// use std::time::Duration;
+    ///
+    /// let fleet = fleet.backoff(Backoff { max: Duration::from_secs(30), ..Backoff::default() });
+    /// # drop(fleet);
+    /// ```
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.crew.backoff = backoff;
+        self
+    }
+
+    /// Sets how many samples may be in flight at once (each a connect and
+    /// a read); unbounded by default. A slot that fires while `limit`
+    /// samples fly waits in line, in order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fleet = confluo::sample::Fleet::new(
+    /// #     confluo::sample::Schedule::every(confluo::sample::Period::new(std::time::Duration::from_secs(1)).unwrap()),
+    /// #     confluo::time::ManualClock::new(),
+    /// #     |_: &u32| async { Ok::<(), ()>(()) },
+    /// #     |_: &u32, ()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// # );
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let fleet = fleet.in_flight(NonZeroUsize::new(64).unwrap());
+    /// assert_eq!(fleet.flying(), 0);
+    /// ```
+    pub fn in_flight(mut self, limit: NonZeroUsize) -> Self {
+        self.crew.limit = limit.get();
+        self
+    }
+
+    /// Sets the tick of the shared timer: slots due within one tick share
+    /// one sleep, and fire at its end. A millisecond by default; a
+    /// coarser tick wakes the task less often and makes samples later.
+    ///
+    /// # Panics
+    ///
+    /// If `resolution` is zero.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fleet = confluo::sample::Fleet::new(
+    /// #     confluo::sample::Schedule::every(confluo::sample::Period::new(std::time::Duration::from_secs(1)).unwrap()),
+    /// #     confluo::time::ManualClock::new(),
+    /// #     |_: &u32| async { Ok::<(), ()>(()) },
+    /// #     |_: &u32, ()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// # );
+    /// use std::time::Duration;
+    ///
+    /// let fleet = fleet.resolution(Duration::from_millis(10));
+    /// assert_eq!(fleet.tick(), Duration::from_millis(10));
+    /// ```
+    pub fn resolution(mut self, resolution: Duration) -> Self {
+        assert!(resolution > Duration::ZERO, "a fleet's resolution is zero");
+        self.crew.resolution = resolution;
+        self
+    }
+
+    /// The tick of the shared timer.
+    ///
+    /// # Examples
+    ///
+    /// See [`resolution`](Fleet::resolution).
+    pub fn tick(&self) -> Duration {
+        self.crew.resolution
+    }
+
+    /// How many sources the fleet holds.
+    ///
+    /// # Examples
+    ///
+    /// See [`is_empty`](Fleet::is_empty).
+    pub fn len(&self) -> usize {
+        self.crew.members.len()
+    }
+
+    /// Whether the fleet holds no source.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let mut fleet = confluo::sample::Fleet::new(
+    /// #     confluo::sample::Schedule::every(confluo::sample::Period::new(std::time::Duration::from_secs(1)).unwrap()),
+    /// #     confluo::time::ManualClock::new(),
+    /// #     |_: &u32| async { Ok::<(), ()>(()) },
+    /// #     |_: &u32, ()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// # );
+    /// assert!(fleet.is_empty());
+    /// let id = fleet.insert(1);
+    /// assert_eq!(fleet.len(), 1);
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many samples are in flight.
+    ///
+    /// # Examples
+    ///
+    /// See [`in_flight`](Fleet::in_flight).
+    pub fn flying(&self) -> usize {
+        self.crew.flights.len()
+    }
+
+    /// Whether `id` is one of the fleet's sources.
+    ///
+    /// # Examples
+    ///
+    /// See [`MemberId`].
+    pub fn contains(&self, id: MemberId) -> bool {
+        self.crew.members.get(id).is_some()
+    }
+
+    /// The key of the source `id`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let mut fleet = confluo::sample::Fleet::new(
+    /// #     confluo::sample::Schedule::every(confluo::sample::Period::new(std::time::Duration::from_secs(1)).unwrap()),
+    /// #     confluo::time::ManualClock::new(),
+    /// #     |_: &u32| async { Ok::<(), ()>(()) },
+    /// #     |_: &u32, ()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// # );
+    /// let id = fleet.insert(42);
+    /// assert_eq!(fleet.key(id), Some(&42));
+    /// ```
+    pub fn key(&self, id: MemberId) -> Option<&K> {
+        self.crew.members.get(id).map(|member| &member.key)
+    }
+
+    /// Every source's id and key, in no particular order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let mut fleet = confluo::sample::Fleet::new(
+    /// #     confluo::sample::Schedule::every(confluo::sample::Period::new(std::time::Duration::from_secs(1)).unwrap()),
+    /// #     confluo::time::ManualClock::new(),
+    /// #     |_: &u32| async { Ok::<(), ()>(()) },
+    /// #     |_: &u32, ()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// # );
+    /// let id = fleet.insert(42);
+    /// assert_eq!(fleet.keys().collect::<Vec<_>>(), [(id, &42)]);
+    /// ```
+    pub fn keys(&self) -> impl Iterator<Item = (MemberId, &K)> + '_ {
+        self.crew.members.iter()
+    }
+
+    /// The clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let fleet = confluo::sample::Fleet::new(
+    /// #     confluo::sample::Schedule::every(confluo::sample::Period::new(std::time::Duration::from_secs(1)).unwrap()),
+    /// #     confluo::time::ManualClock::new(),
+    /// #     |_: &u32| async { Ok::<(), ()>(()) },
+    /// #     |_: &u32, ()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// # );
+    /// assert_eq!(fleet.clock().now(), std::time::Duration::ZERO);
+    /// ```
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// Takes the source `id` out, and returns its key: its read in flight,
+    /// if any, and its connection are dropped at once, and nothing more
+    /// is sampled of it. `None` if `id` is stale.
+    ///
+    /// # Examples
+    ///
+    /// See [`MemberId`].
+    pub fn remove(&mut self, id: MemberId) -> Option<K> {
+        let member = self.crew.members.remove(id)?;
+        if let State::Flying(flight) = member.state {
+            self.crew.flights.remove(flight);
+        }
+        Some(member.key)
+    }
+
+    /// Wakes the task polling the fleet if an alarm at `tick` comes before
+    /// the one its sleep is set for.
+    fn wake_for(&mut self, tick: u64) {
+        if self.armed.map_or(true, |armed| tick < armed) {
+            if let Some(waker) = &self.waker {
+                waker.wake_by_ref();
+            }
+        }
+    }
+}
+
+impl<K: Hash, C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
+    Fleet<K, C, Conn, Connect, ConnectFut, Read, ReadFut>
+{
+    /// Adds a source named `key`, and returns its id. Its slots lie on the
+    /// fleet's schedule, spread over the period by the key
+    /// ([`Schedule::phase_from_key`]), so a key keeps its place from run
+    /// to run; its first sample is at its first slot from the schedule's
+    /// start.
+    ///
+    /// The same key may be inserted twice: two sources, sampled alike.
+    /// A task waiting on the fleet is woken if the new source's slot comes
+    /// before any other.
+    ///
+    /// # Panics
+    ///
+    /// With more than `u32::MAX` sources at once.
+    ///
+    /// # Examples
+    ///
+    /// See [`Fleet`].
+    pub fn insert(&mut self, key: K) -> MemberId {
+        let place = self.crew.schedule.clone().phase_from_key(&key).place;
+        let (id, mark) = self.crew.members.insert(Member {
+            key,
+            place,
+            attempts: Attempts::default(),
+            conn: None,
+            state: State::Scheduled,
+        });
+        if let Some(tick) = self.crew.alarm(place.due, Alarm(mark)) {
+            self.wake_for(tick);
+        }
+        id
+    }
+}
+
+impl<K, C: Clock, Conn, Connect, ConnectFut, Read, ReadFut> fmt::Debug
+    for Fleet<K, C, Conn, Connect, ConnectFut, Read, ReadFut>
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Fleet")
+            .field("schedule", &self.crew.schedule)
+            .field("timeout", &self.crew.timeout())
+            .field("backoff", &self.crew.backoff)
+            .field("in_flight", &self.crew.limit)
+            .field("resolution", &self.crew.resolution)
+            .field("sources", &self.crew.members.len())
+            .field("flying", &self.crew.flights.len())
+            .field("waiting", &self.crew.waiting.len())
+            .field("alarms", &self.crew.wheel.len())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,330 @@
+//! How a [`Fleet`] runs: its `poll_next`, one loop over "fire what is
+//! due → start what may fly → land what came back → sleep until the next
+//! tick".
+//!
+//! The state a fleet works on, all but its clock and sleep, is the
+//! [`Crew`]; each of its steps does one unit of work and says whether it
+//! has a sample to yield.
+
+use alloc::collections::VecDeque;
+use core::future::Future;
+use core::pin::Pin;
+use core::task::{Context, Poll};
+use core::time::Duration;
+
+use futures_core::stream::Stream;
+
+use super::flight::{Flight, Landed, Meta, Step};
+use super::members::{Mark, Members, State};
+use super::wheel::Wheel;
+use super::Fleet;
+use crate::sample::{Backoff, Outcome, Sample, Schedule, Tick};
+use crate::time::Clock;
+use crate::{Event, Gather};
+
+/// Units of work one poll does before it yields to the executor.
+const BUDGET: usize = 1024;
+
+/// An alarm in the wheel: a slot due, or, for a source in flight, its
+/// deadline.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Alarm(pub(super) Mark);
+
+/// A source whose slot fired, waiting for a place in flight.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Waiting {
+    mark: Mark,
+    tick: Tick,
+}
+
+/// What a step of work came to.
+enum Work<Item> {
+    /// A sample to yield.
+    Yield(Item),
+    /// Something was done; there may be more.
+    Did,
+    /// Nothing is due before the wheel's next tick.
+    Idle,
+}
+
+/// Everything a fleet works on but its clock and its sleep.
+#[derive(Debug)]
+pub(super) struct Crew<K, Conn, Connect, Read, ConnectFut, ReadFut> {
+    pub(super) schedule: Schedule,
+    pub(super) connect: Connect,
+    pub(super) read: Read,
+    pub(super) timeout: Option<Duration>,
+    pub(super) backoff: Backoff,
+    /// The state of the generator of the jitter, one for every source.
+    pub(super) random: u64,
+    pub(super) resolution: Duration,
+    /// Samples in flight at most.
+    pub(super) limit: usize,
+    pub(super) members: Members<K, Conn>,
+    pub(super) wheel: Wheel<Alarm>,
+    pub(super) waiting: VecDeque<Waiting>,
+    pub(super) flights: Gather<Flight<ConnectFut, ReadFut>>,
+}
+
+impl<K, Conn, Connect, Read, ConnectFut, ReadFut>
+    Crew<K, Conn, Connect, Read, ConnectFut, ReadFut>
+{
+    pub(super) fn timeout(&self) -> Duration {
+        self.timeout.unwrap_or_else(|| self.schedule.period().get())
+    }
+
+    /// The wheel's tick under which `now` falls.
+    fn tick_at(&self, now: Duration) -> u64 {
+        let tick = now.as_nanos() / self.resolution.as_nanos();
+        u64::try_from(tick).unwrap_or(u64::MAX)
+    }
+
+    /// When `tick` starts.
+    fn time_of(&self, tick: u64) -> Duration {
+        let nanos = self.resolution.as_nanos().saturating_mul(u128::from(tick));
+        crate::sample::period::from_nanos(nanos).unwrap_or(Duration::MAX)
+    }
+
+    /// Sets an alarm at the first tick at or after `at`, and returns that
+    /// tick; none for `None` (a slot past `Duration::MAX`), nor for a time
+    /// past the wheel's last tick: neither ever comes.
+    pub(super) fn alarm(&mut self, at: Option<Duration>, alarm: Alarm) -> Option<u64> {
+        // Below 2^94 and 2^94: no overflow.
+        let resolution = self.resolution.as_nanos();
+        let tick = (at?.as_nanos() + resolution - 1) / resolution;
+        let tick = u64::try_from(tick).ok().filter(|&tick| tick < u64::MAX)?;
+        self.wheel.insert(tick, alarm);
+        Some(tick)
+    }
+}
+
+impl<K, Conn, Connect, Read, ConnectFut, ReadFut, T, E>
+    Crew<K, Conn, Connect, Read, ConnectFut, ReadFut>
+where
+    K: Clone,
+    Connect: FnMut(&K) -> ConnectFut,
+    ConnectFut: Future<Output = Result<Conn, E>>,
+    Read: FnMut(&K, Conn) -> ReadFut,
+    ReadFut: Future<Output = (Option<Conn>, Result<T, E>)>,
+{
+    /// One unit of work, in the order: alarms due, sources waiting for a
+    /// place in flight, flights that landed.
+    fn work(&mut self, now: Duration, cx: &mut Context<'_>) -> Work<(K, Sample<T, E>)> {
+        if let Some((_, Alarm(mark))) = self.wheel.pop(self.tick_at(now)) {
+            return self.fire(mark, now);
+        }
+        if self.flights.len() < self.limit {
+            if let Some(waiting) = self.waiting.pop_front() {
+                return self.start(waiting, now);
+            }
+        }
+        match self.flights.poll_event(cx) {
+            Poll::Ready(Some(Event::Item(id, (index, landed)))) => {
+                self.land(id, index, landed, now)
+            }
+            // Flights are taken out when they land; none ends.
+            Poll::Ready(Some(Event::Ended(_))) => Work::Did,
+            Poll::Ready(None) | Poll::Pending => Work::Idle,
+        }
+    }
+
+    /// An alarm went off: a slot is due, or a deadline passed.
+    fn fire(&mut self, mark: Mark, now: Duration) -> Work<(K, Sample<T, E>)> {
+        let grid = self.schedule.grid;
+        let Some(member) = self.members.marked(mark) else {
+            return Work::Did; // stale
+        };
+        match member.state {
+            State::Scheduled => {
+                let Some(tick) = member.place.tick(&grid, now) else {
+                    // Not due after all: the clock went back.
+                    let due = member.place.due;
+                    let mark = self.members.enter(mark.index, State::Scheduled);
+                    self.alarm(due, Alarm(mark));
+                    return Work::Did;
+                };
+                let key = (tick.skipped > 0).then(|| member.key.clone());
+                let mark = self.members.enter(mark.index, State::Waiting);
+                self.waiting.push_back(Waiting { mark, tick });
+                match key {
+                    Some(key) => Work::Yield((key, Sample::skipped(grid.period, tick, now))),
+                    None => Work::Did,
+                }
+            }
+            State::Flying(id) => {
+                // The deadline: the flight is cut, its connection with it.
+                let Some(flight) = self.flights.remove(id) else {
+                    return Work::Did;
+                };
+                if flight.connecting() {
+                    member.attempts.failed(now, &self.backoff, &mut self.random);
+                } else {
+                    member.attempts.lost(now, &self.backoff, &mut self.random);
+                }
+                self.finish(mark.index, flight.meta, Outcome::TimedOut, now)
+            }
+            State::Waiting => Work::Did,
+        }
+    }
+
+    /// A waiting source takes a place in flight: its connect, or its read.
+    fn start(&mut self, waiting: Waiting, now: Duration) -> Work<(K, Sample<T, E>)> {
+        let timeout = self.timeout();
+        let index = waiting.mark.index;
+        let Some(member) = self.members.marked(waiting.mark) else {
+            return Work::Did;
+        };
+        let tick = waiting.tick;
+        let meta = Meta {
+            seq: tick.seq,
+            due: tick.due,
+            late: now.saturating_sub(tick.due),
+            started: now,
+        };
+        if member.conn.is_none() && member.attempts.waits(now) {
+            return self.finish(index, meta, Outcome::Disconnected, now);
+        }
+        let mut deadline = now.saturating_add(timeout);
+        if let Some(next) = member.place.due {
+            if next > now {
+                deadline = deadline.min(next);
+            }
+        }
+        let step = match member.conn.take() {
+            Some(conn) => Step::Reading {
+                read: (self.read)(&member.key, conn),
+            },
+            None => Step::Connecting {
+                connect: (self.connect)(&member.key),
+            },
+        };
+        let id = self.flights.push(Flight { index, meta, step });
+        let mark = self.members.enter(index, State::Flying(id));
+        self.alarm(Some(deadline), Alarm(mark));
+        Work::Did
+    }
+
+    /// A flight's step came back.
+    fn land(
+        &mut self,
+        id: crate::SourceId,
+        index: u32,
+        landed: Landed<Conn, T, E>,
+        now: Duration,
+    ) -> Work<(K, Sample<T, E>)> {
+        let Some(member) = self.members.at(index) else {
+            return Work::Did;
+        };
+        let (backoff, random) = (&self.backoff, &mut self.random);
+        let outcome = match landed {
+            Landed::Connected(Ok(conn)) => {
+                member.attempts.connected();
+                let read = (self.read)(&member.key, conn);
+                if let Some(flight) = self.flights.get_mut(id) {
+                    flight.project().step.set(Step::Reading { read });
+                }
+                return Work::Did;
+            }
+            Landed::Connected(Err(error)) => {
+                member.attempts.failed(now, backoff, random);
+                Outcome::ConnectFailed(error)
+            }
+            Landed::Read(conn, result) => {
+                if result.is_ok() {
+                    member.attempts.reading();
+                }
+                if conn.is_none() {
+                    member.attempts.lost(now, backoff, random);
+                }
+                member.conn = conn;
+                match result {
+                    Ok(value) => Outcome::Ok(value),
+                    Err(error) => Outcome::Err(error),
+                }
+            }
+        };
+        let Some(flight) = self.flights.remove(id) else {
+            return Work::Did;
+        };
+        self.finish(index, flight.meta, outcome, now)
+    }
+
+    /// The sample of the slot in `meta` is done: it is yielded, and the
+    /// source's next slot gets its alarm.
+    fn finish(
+        &mut self,
+        index: u32,
+        meta: Meta,
+        outcome: Outcome<T, E>,
+        now: Duration,
+    ) -> Work<(K, Sample<T, E>)> {
+        let sample = Sample {
+            seq: meta.seq,
+            due: meta.due,
+            late: meta.late,
+            took: now.saturating_sub(meta.started),
+            outcome,
+        };
+        let mark = self.members.enter(index, State::Scheduled);
+        let Some(member) = self.members.at(index) else {
+            return Work::Did;
+        };
+        let (key, due) = (member.key.clone(), member.place.due);
+        self.alarm(due, Alarm(mark));
+        Work::Yield((key, sample))
+    }
+}
+
+impl<K, C, Conn, Connect, ConnectFut, Read, ReadFut, T, E> Stream
+    for Fleet<K, C, Conn, Connect, ConnectFut, Read, ReadFut>
+where
+    K: Clone,
+    C: Clock,
+    Connect: FnMut(&K) -> ConnectFut,
+    ConnectFut: Future<Output = Result<Conn, E>>,
+    Read: FnMut(&K, Conn) -> ReadFut,
+    ReadFut: Future<Output = (Option<Conn>, Result<T, E>)>,
+{
+    type Item = (K, Sample<T, E>);
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let mut this = self.project();
+        if !this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *this.waker = Some(cx.waker().clone());
+        }
+        let mut now = this.clock.now();
+        for _ in 0..BUDGET {
+            match this.crew.work(now, cx) {
+                Work::Yield(item) => return Poll::Ready(Some(item)),
+                Work::Did => continue,
+                Work::Idle => {}
+            }
+            // Nothing to do before the wheel's next tick: sleep until it.
+            let Some(next) = this.crew.wheel.next_tick() else {
+                this.sleep.set(None);
+                *this.armed = None;
+                return Poll::Pending;
+            };
+            if *this.armed != Some(next) || this.sleep.is_none() {
+                let at = this.crew.time_of(next);
+                this.sleep.set(Some(this.clock.sleep_until(at)));
+                *this.armed = Some(next);
+            }
+            if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
+                if sleep.poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+            }
+            this.sleep.set(None);
+            *this.armed = None;
+            now = this.clock.now();
+        }
+        // Work is left: let the executor run others first.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, None)
+    }
+}
