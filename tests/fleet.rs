@@ -206,7 +206,10 @@ fn a_fleet_samples_a_source_as_a_sampler_does() {
             kinds.dedup();
             kinds.len()
         };
-        assert!(expected.len() >= 80 && kinds(&expected) >= 3, "seed {seed}: {expected:?}");
+        assert!(
+            expected.len() >= 80 && kinds(&expected) >= 3,
+            "seed {seed}: {expected:?}"
+        );
     }
 }
 
@@ -346,7 +349,11 @@ fn a_deadline_cuts_the_read_and_drops_its_connection() {
     let due = every(ms(1_000)).phase_from_key(&key).due().unwrap();
     clock.advance_to(due);
     assert!(fleet.next().now_or_never().is_none());
-    assert_eq!(alive.load(Ordering::SeqCst), 0, "slots fire at the end of their tick");
+    assert_eq!(
+        alive.load(Ordering::SeqCst),
+        0,
+        "slots fire at the end of their tick"
+    );
     clock.advance_to(tick_end(due));
     assert!(fleet.next().now_or_never().is_none());
     assert_eq!(alive.load(Ordering::SeqCst), 1);
@@ -386,7 +393,10 @@ fn a_source_inserted_while_the_fleet_sleeps_wakes_it_and_is_sampled_on_time() {
     assert!(fleet.as_mut().poll_next(&mut cx).is_pending());
     assert_eq!(clock.sleepers(), 1);
     clock.advance_to(tick_end(phase(&early)));
-    assert!(wakes.wakes() > before + 1, "the sleep set for the early slot woke the fleet");
+    assert!(
+        wakes.wakes() > before + 1,
+        "the sleep set for the early slot woke the fleet"
+    );
     match fleet.as_mut().poll_next(&mut cx) {
         Poll::Ready(Some((key, sample))) => {
             assert_eq!(key, early);
