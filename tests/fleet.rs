@@ -136,7 +136,7 @@ impl Scripted {
 /// at `at` fires.
 fn tick_end(at: Duration) -> Duration {
     let tick = Duration::from_millis(1).as_nanos();
-    Duration::from_nanos((at.as_nanos().div_ceil(tick) * tick) as u64)
+    Duration::from_nanos(((at.as_nanos() + tick - 1) / tick * tick) as u64)
 }
 
 fn every(period: Duration) -> Schedule {

@@ -180,6 +180,7 @@ where
         read,
     )
     .timeout(run.timeout);
+    fleet.reserve(keys(run, shard).count());
     for key in keys(run, shard) {
         fleet.insert(key);
     }

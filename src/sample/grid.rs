@@ -39,6 +39,7 @@ impl Place {
                 let from = if late <= grid.tolerance { due } else { now };
                 Some(self.fire(due, late, 0, from.checked_add(period)))
             }
+            Missed::Skip if late < period => Some(self.fire(due, late, 0, due.checked_add(period))),
             Missed::Skip => {
                 // Fire the last slot due by now; the ones between the
                 // next slot and it are passed over. It is due at most

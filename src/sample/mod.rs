@@ -9,6 +9,7 @@
 //! | [`Missed`] | what happens to slots whose time passed: skip, burst or delay | core |
 //! | [`Ticks`] | the ticks of a schedule as a stream, sleeping on a clock | core |
 //! | [`Sampler`] | a source sampled on a schedule: a timeout per sample, a connection kept across reads, reconnects with backoff | core |
+//! | [`Fleet`], [`MemberId`] | many sources of one kind sampled as a `Sampler` samples one, on one timer for them all, with a bound on the reads in flight | alloc |
 //! | [`Sample`], [`Outcome`] | one sample: its slot, when it was due, how late, how long it took, what came of it | core |
 //! | [`Backoff`] | the wait between failed connects: capped, exponential, with jitter | core |
 //! | [`Health`] | a sampled source's counters, latency, failures in a row and achieved rate | core |

@@ -45,8 +45,10 @@ pin_project! {
     /// time while that is still ahead. A connect or read that has not
     /// finished by then is dropped, and the connection with it, and the
     /// sample is [`Outcome::TimedOut`]: a read that hangs never delays
-    /// the next sample. The deadline is checked before each poll of the
-    /// connect or read, so neither is polled at or after it.
+    /// the next sample. The deadline is checked after each poll of the
+    /// connect or read that leaves it pending, so one that is done when
+    /// its deadline is found passed still counts, as with tokio's
+    /// `timeout`.
     ///
     /// Slots that passed while the sampler was not polled (a slow
     /// consumer) follow the schedule's [`Missed`](super::Missed) policy;

@@ -30,65 +30,70 @@ where
             return Poll::Ready(None);
         }
         loop {
-            let in_flight = this.connecting.is_some() || this.reading.is_some();
-            if in_flight {
-                // The deadline first: nothing is polled at or after it.
-                if let Some(sleep) = this.sleep.as_mut().as_pin_mut() {
-                    if sleep.poll(cx).is_ready() {
-                        this.sleep.set(None);
-                        let connecting = this.connecting.is_some();
-                        this.connecting.set(None);
-                        this.reading.set(None);
-                        let now = this.clock.now();
-                        if connecting {
-                            this.retry.failed(now);
-                        } else {
-                            this.retry.lost(now);
-                        }
-                        return finish(
-                            this.tick,
-                            this.health,
-                            *this.started,
-                            now,
-                            Outcome::TimedOut,
-                        );
-                    }
-                }
-            }
             if let Some(connect) = this.connecting.as_mut().as_pin_mut() {
-                let result = core::task::ready!(connect.poll(cx));
-                this.connecting.set(None);
-                match result {
-                    Ok(conn) => {
-                        this.retry.attempts.connected();
-                        this.reading.set(Some((this.read)(conn)));
-                    }
-                    Err(error) => {
-                        this.sleep.set(None);
-                        let now = this.clock.now();
-                        this.retry.failed(now);
-                        let outcome = Outcome::ConnectFailed(error);
-                        return finish(this.tick, this.health, *this.started, now, outcome);
+                if let Poll::Ready(result) = connect.poll(cx) {
+                    this.connecting.set(None);
+                    match result {
+                        Ok(conn) => {
+                            this.retry.attempts.connected();
+                            this.reading.set(Some((this.read)(conn)));
+                        }
+                        Err(error) => {
+                            this.sleep.set(None);
+                            let now = this.clock.now();
+                            this.retry.failed(now);
+                            let outcome = Outcome::ConnectFailed(error);
+                            return finish(this.tick, this.health, *this.started, now, outcome);
+                        }
                     }
                 }
             }
             if let Some(read) = this.reading.as_mut().as_pin_mut() {
-                let (conn, result) = core::task::ready!(read.poll(cx));
-                this.reading.set(None);
-                this.sleep.set(None);
-                let now = this.clock.now();
-                if result.is_ok() {
-                    this.retry.attempts.reading();
+                if let Poll::Ready((conn, result)) = read.poll(cx) {
+                    this.reading.set(None);
+                    this.sleep.set(None);
+                    let now = this.clock.now();
+                    if result.is_ok() {
+                        this.retry.attempts.reading();
+                    }
+                    if conn.is_none() {
+                        this.retry.lost(now);
+                    }
+                    *this.conn = conn;
+                    let outcome = match result {
+                        Ok(value) => Outcome::Ok(value),
+                        Err(error) => Outcome::Err(error),
+                    };
+                    return finish(this.tick, this.health, *this.started, now, outcome);
                 }
-                if conn.is_none() {
+            }
+            if this.connecting.is_some() || this.reading.is_some() {
+                // Pending: the deadline decides, after the poll, so a read
+                // done by its deadline wins (as with tokio's `timeout`).
+                let passed = match this.sleep.as_mut().as_pin_mut() {
+                    Some(sleep) => sleep.poll(cx).is_ready(),
+                    None => false,
+                };
+                if !passed {
+                    return Poll::Pending;
+                }
+                this.sleep.set(None);
+                let connecting = this.connecting.is_some();
+                this.connecting.set(None);
+                this.reading.set(None);
+                let now = this.clock.now();
+                if connecting {
+                    this.retry.failed(now);
+                } else {
                     this.retry.lost(now);
                 }
-                *this.conn = conn;
-                let outcome = match result {
-                    Ok(value) => Outcome::Ok(value),
-                    Err(error) => Outcome::Err(error),
-                };
-                return finish(this.tick, this.health, *this.started, now, outcome);
+                return finish(
+                    this.tick,
+                    this.health,
+                    *this.started,
+                    now,
+                    Outcome::TimedOut,
+                );
             }
 
             // Nothing in flight: start the sample of the slot at hand, or

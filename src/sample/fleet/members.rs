@@ -110,6 +110,11 @@ impl<K, Conn> Members<K, Conn> {
         self.len
     }
 
+    pub(super) fn reserve(&mut self, additional: usize) {
+        self.slots
+            .reserve(additional.saturating_sub(self.free.len()));
+    }
+
     /// Adds a member; its mark is that of its first state.
     ///
     /// # Panics

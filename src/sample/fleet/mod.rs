@@ -320,6 +320,30 @@ impl<K, C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
         self.crew.resolution
     }
 
+    /// Makes room for at least `additional` more sources, so that
+    /// inserting them does not grow the fleet's table on the way (and its
+    /// memory does not peak at one and a half times the table while it
+    /// moves).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # let mut fleet = confluo::sample::Fleet::new(
+    /// #     confluo::sample::Schedule::every(confluo::sample::Period::new(std::time::Duration::from_secs(1)).unwrap()),
+    /// #     confluo::time::ManualClock::new(),
+    /// #     |_: &u32| async { Ok::<(), ()>(()) },
+    /// #     |_: &u32, ()| async { (Some(()), Ok::<u8, ()>(1)) },
+    /// # );
+    /// fleet.reserve(10_000);
+    /// for sensor in 0..10_000 {
+    ///     fleet.insert(sensor);
+    /// }
+    /// assert_eq!(fleet.len(), 10_000);
+    /// ```
+    pub fn reserve(&mut self, additional: usize) {
+        self.crew.members.reserve(additional);
+    }
+
     /// How many sources the fleet holds.
     ///
     /// # Examples

@@ -20,7 +20,12 @@ use super::wheel::Wheel;
 use super::Fleet;
 use crate::sample::{Backoff, Outcome, Sample, Schedule, Tick};
 use crate::time::Clock;
-use crate::{Event, Gather};
+use crate::{Event, Gather, SourceId};
+
+/// `at` in nanoseconds, `u64::MAX` from 584 years on.
+fn nanos(at: Duration) -> u64 {
+    u64::try_from(at.as_nanos()).unwrap_or(u64::MAX)
+}
 
 /// Units of work one poll does before it yields to the executor.
 const BUDGET: usize = 1024;
@@ -73,26 +78,32 @@ impl<K, Conn, Connect, Read, ConnectFut, ReadFut>
         self.timeout.unwrap_or_else(|| self.schedule.period().get())
     }
 
-    /// The wheel's tick under which `now` falls.
+    /// The resolution in nanoseconds, at least 1: a tick's length.
+    fn tick_nanos(&self) -> u64 {
+        u64::try_from(self.resolution.as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// The wheel's tick under which `now` falls. In `u64` nanoseconds
+    /// (584 years; beyond, the last tick), as divisions of `u128` cost
+    /// several times more and come several times per sample.
     fn tick_at(&self, now: Duration) -> u64 {
-        let tick = now.as_nanos() / self.resolution.as_nanos();
-        u64::try_from(tick).unwrap_or(u64::MAX)
+        nanos(now) / self.tick_nanos()
     }
 
     /// When `tick` starts.
     fn time_of(&self, tick: u64) -> Duration {
-        let nanos = self.resolution.as_nanos().saturating_mul(u128::from(tick));
-        crate::sample::period::from_nanos(nanos).unwrap_or(Duration::MAX)
+        Duration::from_nanos(tick.saturating_mul(self.tick_nanos()))
     }
 
     /// Sets an alarm at the first tick at or after `at`, and returns that
     /// tick; none for `None` (a slot past `Duration::MAX`), nor for a time
     /// past the wheel's last tick: neither ever comes.
     pub(super) fn alarm(&mut self, at: Option<Duration>, alarm: Alarm) -> Option<u64> {
-        // Below 2^94 and 2^94: no overflow.
-        let resolution = self.resolution.as_nanos();
-        let tick = (at?.as_nanos() + resolution - 1) / resolution;
-        let tick = u64::try_from(tick).ok().filter(|&tick| tick < u64::MAX)?;
+        let (at, tick) = (nanos(at?), self.tick_nanos());
+        let tick = at / tick + u64::from(at % tick != 0);
+        if at == u64::MAX || tick == u64::MAX {
+            return None;
+        }
         self.wheel.insert(tick, alarm);
         Some(tick)
     }
@@ -111,7 +122,7 @@ where
     /// place in flight, flights that landed.
     fn work(&mut self, now: Duration, cx: &mut Context<'_>) -> Work<(K, Sample<T, E>)> {
         if let Some((_, Alarm(mark))) = self.wheel.pop(self.tick_at(now)) {
-            return self.fire(mark, now);
+            return self.fire(mark, now, cx);
         }
         if self.flights.len() < self.limit {
             if let Some(waiting) = self.waiting.pop_front() {
@@ -129,7 +140,7 @@ where
     }
 
     /// An alarm went off: a slot is due, or a deadline passed.
-    fn fire(&mut self, mark: Mark, now: Duration) -> Work<(K, Sample<T, E>)> {
+    fn fire(&mut self, mark: Mark, now: Duration, cx: &mut Context<'_>) -> Work<(K, Sample<T, E>)> {
         let grid = self.schedule.grid;
         let Some(member) = self.members.marked(mark) else {
             return Work::Did; // stale
@@ -151,20 +162,45 @@ where
                     None => Work::Did,
                 }
             }
-            State::Flying(id) => {
-                // The deadline: the flight is cut, its connection with it.
-                let Some(flight) = self.flights.remove(id) else {
-                    return Work::Did;
-                };
-                if flight.connecting() {
-                    member.attempts.failed(now, &self.backoff, &mut self.random);
-                } else {
-                    member.attempts.lost(now, &self.backoff, &mut self.random);
-                }
-                self.finish(mark.index, flight.meta, Outcome::TimedOut, now)
-            }
+            State::Flying(id) => self.deadline(id, now, cx),
             State::Waiting => Work::Did,
         }
+    }
+
+    /// A flight's deadline came. It is polled once more (a read done by
+    /// its deadline wins, as with tokio's `timeout`, and a connect done by
+    /// then hands its read a poll), then cut, its connection with it.
+    fn deadline(
+        &mut self,
+        id: SourceId,
+        now: Duration,
+        cx: &mut Context<'_>,
+    ) -> Work<(K, Sample<T, E>)> {
+        for _ in 0..2 {
+            let Some(flight) = self.flights.get_mut(id) else {
+                return Work::Did;
+            };
+            match flight.poll_next(cx) {
+                Poll::Ready(Some((index, landed))) => match self.land(id, index, landed, now) {
+                    // Connected: its read gets its poll.
+                    Work::Did => continue,
+                    work => return work,
+                },
+                _ => break,
+            }
+        }
+        let Some(flight) = self.flights.remove(id) else {
+            return Work::Did;
+        };
+        let Some(member) = self.members.at(flight.index) else {
+            return Work::Did;
+        };
+        if flight.connecting() {
+            member.attempts.failed(now, &self.backoff, &mut self.random);
+        } else {
+            member.attempts.lost(now, &self.backoff, &mut self.random);
+        }
+        self.finish(flight.index, flight.meta, Outcome::TimedOut, now)
     }
 
     /// A waiting source takes a place in flight: its connect, or its read.
@@ -207,7 +243,7 @@ where
     /// A flight's step came back.
     fn land(
         &mut self,
-        id: crate::SourceId,
+        id: SourceId,
         index: u32,
         landed: Landed<Conn, T, E>,
         now: Duration,
