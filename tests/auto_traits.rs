@@ -206,3 +206,21 @@ fn sources_guards_and_the_bridge_are_send_and_sync_when_their_parts_are() {
     assert_eq!(traits!(confluo::Consumer<u8>), (true, true, true));
     assert_eq!(traits!(confluo::Producer<Rc<u8>>), (false, false, true));
 }
+
+/// A fleet holds its reads in flight boxed, and its clock's sleep in
+/// place: `Send` and `Sync` as its parts are, `Unpin` as the sleep is.
+#[cfg(feature = "std")]
+#[test]
+fn a_fleet_follows_its_parts() {
+    use confluo::sample::{Fleet, MemberId};
+    use confluo::time::ManualClock;
+    use std::future::Ready;
+    type Connect = fn(&u32) -> Ready<Result<(), ()>>;
+    type Read<F> = fn(&u32, ()) -> F;
+    type Plain = Ready<(Option<()>, Result<u8, ()>)>;
+    type Local = Ready<Rc<u8>>;
+    type Of<F> = Fleet<u32, ManualClock, (), Connect, Ready<Result<(), ()>>, Read<F>, F>;
+    assert_eq!(traits!(Of<Plain>), (true, true, true));
+    assert_eq!(traits!(Of<Local>), (false, false, true));
+    assert_eq!(traits!(MemberId), (true, true, true));
+}
