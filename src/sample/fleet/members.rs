@@ -207,3 +207,15 @@ impl<K, Conn> Members<K, Conn> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a source costs in the table, as the docs say: a few words.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_record_is_a_few_words() {
+        assert!(core::mem::size_of::<Slot<u32, ()>>() <= 80);
+    }
+}
