@@ -1,5 +1,5 @@
-//! How a [`Fleet`] runs: its `poll_next`, one loop over "fire what is
-//! due → start what may fly → land what came back → sleep until the next
+//! How a [`Fleet`] runs: its `poll_next`, one loop over "land what came
+//! back → fire what is due → start what may fly → sleep until the next
 //! tick".
 //!
 //! The state a fleet works on, all but its clock and sleep, is the
@@ -118,9 +118,19 @@ where
     Read: FnMut(&K, Conn) -> ReadFut,
     ReadFut: Future<Output = (Option<Conn>, Result<T, E>)>,
 {
-    /// One unit of work, in the order: alarms due, sources waiting for a
-    /// place in flight, flights that landed.
+    /// One unit of work, in the order: flights that landed, alarms due,
+    /// sources waiting for a place in flight. Landings come first so that
+    /// a fleet behind on its alarms still takes in the reads that came
+    /// back, rather than cutting them at their deadlines.
     fn work(&mut self, now: Duration, cx: &mut Context<'_>) -> Work<(K, Sample<T, E>)> {
+        match self.flights.poll_event(cx) {
+            Poll::Ready(Some(Event::Item(id, (index, landed)))) => {
+                return self.land(id, index, landed, now)
+            }
+            // Flights are taken out when they land; none ends.
+            Poll::Ready(Some(Event::Ended(_))) => return Work::Did,
+            Poll::Ready(None) | Poll::Pending => {}
+        }
         if let Some((_, Alarm(mark))) = self.wheel.pop(self.tick_at(now)) {
             return self.fire(mark, now, cx);
         }
@@ -129,14 +139,7 @@ where
                 return self.start(waiting, now);
             }
         }
-        match self.flights.poll_event(cx) {
-            Poll::Ready(Some(Event::Item(id, (index, landed)))) => {
-                self.land(id, index, landed, now)
-            }
-            // Flights are taken out when they land; none ends.
-            Poll::Ready(Some(Event::Ended(_))) => Work::Did,
-            Poll::Ready(None) | Poll::Pending => Work::Idle,
-        }
+        Work::Idle
     }
 
     /// An alarm went off: a slot is due, or a deadline passed.
