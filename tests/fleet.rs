@@ -10,6 +10,7 @@ mod common;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::{ready, Ready};
 use std::num::NonZeroUsize;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -141,6 +142,32 @@ fn tick_end(at: Duration) -> Duration {
 
 fn every(period: Duration) -> Schedule {
     Schedule::every(Period::new(period).unwrap())
+}
+
+/// A fleet of sources read every second that answer at once with their
+/// key, and no connection to keep.
+#[allow(clippy::type_complexity)]
+fn instant_fleet(
+    clock: &ManualClock,
+) -> Pin<
+    Box<
+        Fleet<
+            u32,
+            ManualClock,
+            (),
+            impl FnMut(&u32) -> Ready<Result<(), ()>>,
+            Ready<Result<(), ()>>,
+            impl FnMut(&u32, ()) -> Ready<(Option<()>, Result<u32, ()>)>,
+            Ready<(Option<()>, Result<u32, ()>)>,
+        >,
+    >,
+> {
+    Box::pin(Fleet::new(
+        every(ms(1_000)),
+        clock.clone(),
+        |_: &u32| ready(Ok(())),
+        |key: &u32, ()| ready((Some(()), Ok(*key))),
+    ))
 }
 
 const NO_JITTER: Backoff = Backoff {
@@ -324,19 +351,24 @@ impl Drop for Conn {
     }
 }
 
+/// A connect that opens a counted connection at once.
+fn counted(alive: &Arc<AtomicUsize>) -> impl FnMut(&u32) -> std::future::Ready<Result<Conn, ()>> {
+    let alive = Arc::clone(alive);
+    move |_| {
+        alive.fetch_add(1, Ordering::SeqCst);
+        std::future::ready(Ok(Conn(Arc::clone(&alive))))
+    }
+}
+
 #[test]
 fn a_deadline_cuts_the_read_and_drops_its_connection() {
     let clock = ManualClock::new();
     let alive = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&alive);
     let mut fleet = Box::pin(
         Fleet::new(
             every(ms(1_000)),
             clock.clone(),
-            move |_: &u32| {
-                count.fetch_add(1, Ordering::SeqCst);
-                std::future::ready(Ok::<_, ()>(Conn(Arc::clone(&count))))
-            },
+            counted(&alive),
             |_: &u32, conn: Conn| async move {
                 let _held = conn;
                 std::future::pending::<(Option<Conn>, Result<u8, ()>)>().await
@@ -370,12 +402,7 @@ fn a_deadline_cuts_the_read_and_drops_its_connection() {
 #[test]
 fn a_source_inserted_while_the_fleet_sleeps_wakes_it_and_is_sampled_on_time() {
     let clock = ManualClock::new();
-    let mut fleet = Box::pin(Fleet::new(
-        every(ms(1_000)),
-        clock.clone(),
-        |_: &u32| async { Ok::<(), ()>(()) },
-        |key: &u32, ()| std::future::ready((Some(()), Ok::<u32, ()>(*key))),
-    ));
+    let mut fleet = instant_fleet(&clock);
     let (wakes, waker) = CountingWaker::new();
     let mut cx = Context::from_waker(&waker);
     let phase = |key: &u32| every(ms(1_000)).phase_from_key(key).due().unwrap();
@@ -417,17 +444,13 @@ fn a_source_inserted_while_the_fleet_sleeps_wakes_it_and_is_sampled_on_time() {
 fn a_removed_source_is_sampled_no_more_wherever_it_stood() {
     let clock = ManualClock::new();
     let alive = Arc::new(AtomicUsize::new(0));
-    let count = Arc::clone(&alive);
     let gates = Gates::default();
     let g = gates.clone();
     let mut fleet = Box::pin(
         Fleet::new(
             every(ms(1_000)),
             clock.clone(),
-            move |_: &u32| {
-                count.fetch_add(1, Ordering::SeqCst);
-                std::future::ready(Ok::<_, ()>(Conn(Arc::clone(&count))))
-            },
+            counted(&alive),
             move |key: &u32, conn: Conn| {
                 g.started.borrow_mut().push(*key);
                 let gate = Gate {
@@ -475,12 +498,7 @@ fn a_removed_source_is_sampled_no_more_wherever_it_stood() {
 #[test]
 fn a_slow_consumer_is_told_of_the_slots_it_missed() {
     let clock = ManualClock::new();
-    let mut fleet = Box::pin(Fleet::new(
-        every(ms(1_000)),
-        clock.clone(),
-        |_: &u32| async { Ok::<(), ()>(()) },
-        |_: &u32, ()| std::future::ready((Some(()), Ok::<u8, ()>(1))),
-    ));
+    let mut fleet = instant_fleet(&clock);
     let key = early_keys(1)[0];
     fleet.insert(key);
     let due = every(ms(1_000)).phase_from_key(&key).due().unwrap();
@@ -490,6 +508,6 @@ fn a_slow_consumer_is_told_of_the_slots_it_missed() {
         .collect();
     assert_eq!(
         samples,
-        [(0, Outcome::Skipped { slots: 3 }), (3, Outcome::Ok(1))]
+        [(0, Outcome::Skipped { slots: 3 }), (3, Outcome::Ok(key))]
     );
 }
