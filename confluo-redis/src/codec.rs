@@ -33,6 +33,16 @@ use std::fmt;
 /// ```
 pub trait Codec<T> {
     /// Appends the bytes of `record` to `out`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo_redis::{Bytes, Codec};
+    ///
+    /// let mut out = b"already here ".to_vec();
+    /// Bytes.encode(&b"and this".to_vec(), &mut out);
+    /// assert_eq!(out, b"already here and this");
+    /// ```
     fn encode(&self, record: &T, out: &mut Vec<u8>);
 
     /// The record of `bytes`.
@@ -40,6 +50,22 @@ pub trait Codec<T> {
     /// # Errors
     ///
     /// Why `bytes` is not a record: the reason kept in the dead letter.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo_redis::{codec_fn, Codec};
+    ///
+    /// let codec = codec_fn(
+    ///     |_: &u8, _: &mut Vec<u8>| {},
+    ///     |bytes: &[u8]| match bytes {
+    ///         [one] => Ok(*one),
+    ///         _ => Err(format!("{} bytes, not 1", bytes.len())),
+    ///     },
+    /// );
+    /// assert_eq!(codec.decode(&[7]), Ok(7));
+    /// assert_eq!(codec.decode(&[]), Err("0 bytes, not 1".to_string()));
+    /// ```
     fn decode(&self, bytes: &[u8]) -> Result<T, String>;
 }
 

@@ -36,13 +36,8 @@ impl Heartbeat {
                         link = Link::open(&addr, &run).ok();
                     }
                     let Some(live) = link.as_mut() else { continue };
-                    let mut beat = redis::cmd("FCALL");
-                    beat.arg("confluo_beat")
-                        .arg(2)
-                        .arg(run.key("producers"))
-                        .arg(run.key(&format!("lease:{slot}")))
-                        .arg(slot)
-                        .arg(run.lease.as_millis() as u64);
+                    let mut beat = run.slot_call("confluo_beat", slot);
+                    beat.arg(run.lease.as_millis() as u64);
                     // A failed beat is tried again next period; the lease
                     // outlives two missed beats.
                     if let Ok(0) = live.call(|con| beat.query::<i64>(con)) {

@@ -102,13 +102,8 @@ impl<T, C: Codec<T>> Producer<T, C> {
         }
         let mut link = Link::open(addr, run)?;
         open_run(&mut link, run)?;
-        let mut join = redis::cmd("FCALL");
-        join.arg("confluo_join")
-            .arg(2)
-            .arg(run.key("producers"))
-            .arg(run.key(&format!("lease:{slot}")))
-            .arg(slot)
-            .arg(run.lease.as_millis() as u64);
+        let mut join = run.slot_call("confluo_join", slot);
+        join.arg(run.lease.as_millis() as u64);
         let seq: u64 = link.call(|con| join.query(con))?;
         let partitions = run.partitions;
         Ok(Producer {
@@ -266,13 +261,7 @@ impl<T, C: Codec<T>> Producer<T, C> {
     /// # Ok::<(), confluo_redis::Error>(())
     /// ```
     pub fn finish(mut self) -> Result<ProducerStats, Error> {
-        let mut finish = redis::cmd("FCALL");
-        finish
-            .arg("confluo_finish")
-            .arg(2)
-            .arg(self.run.key("producers"))
-            .arg(self.run.key(&format!("lease:{}", self.slot)))
-            .arg(self.slot);
+        let finish = self.run.slot_call("confluo_finish", self.slot);
         let state: String = self.link.call(|con| finish.query(con))?;
         if state != "finished" {
             return Err(Error::Expired { slot: self.slot });

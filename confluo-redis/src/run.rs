@@ -319,6 +319,19 @@ impl Run {
         self.key("dead")
     }
 
+    /// A call of one of the functions about a producer slot (`join`,
+    /// `beat`, `finish`): its keys are the producers' hash and the slot's
+    /// lease, its first argument the slot.
+    pub(crate) fn slot_call(&self, function: &str, slot: u32) -> redis::Cmd {
+        let mut cmd = redis::cmd("FCALL");
+        cmd.arg(function)
+            .arg(2)
+            .arg(self.key("producers"))
+            .arg(self.key(&format!("lease:{slot}")))
+            .arg(slot);
+        cmd
+    }
+
     /// The consumer group's name.
     pub(crate) const GROUP: &'static str = "confluo";
 }
