@@ -2,13 +2,12 @@
 //! at least once.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use redis::Value;
 
-use crate::link::{open_run, Link};
+use crate::link::{open_run, unique_name, Link};
 use crate::status::{status_on, ProducerState};
 use crate::{Codec, ConsumerStats, Delivery, Error, Run};
 
@@ -429,18 +428,4 @@ fn id_and_data(entry: Value) -> Option<(String, Vec<u8>)> {
         }
     }
     Some((id, Vec::new()))
-}
-
-/// The process id, the time and a counter: unique among the consumers of
-/// a run, also across restarts of a process with the same id.
-fn unique_name() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    format!(
-        "{}-{nanos:x}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }

@@ -26,6 +26,7 @@
 //! | [`Producer`] | adds records from one producer slot; [`Producer::pump`] from a confluo bridge |
 //! | [`Consumer`] | a blocking iterator of [`Delivery`]s |
 //! | [`Codec`], [`codec_fn`], [`Bytes`], `Json` | how records become bytes: the user's choice |
+//! | [`Shards`] | sources split among ingestion processes by leases in Redis and rendezvous hashing; a dead process's sources taken over |
 //!
 //! # Why a blocking producer
 //!
@@ -96,6 +97,7 @@ mod link;
 mod partition;
 mod producer;
 mod run;
+mod shards;
 mod stats;
 mod status;
 
@@ -108,5 +110,6 @@ pub use error::Error;
 pub use json::Json;
 pub use producer::Producer;
 pub use run::Run;
+pub use shards::{Rebalance, Shards};
 pub use stats::{ConsumerStats, ProducerStats};
 pub use status::{ProducerState, RunStatus};

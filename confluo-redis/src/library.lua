@@ -12,6 +12,13 @@
 --   {N}:stats      hash: produced, acknowledged, redelivered, dead_lettered
 --   {N}:p:<i>      partition i's stream, read by one consumer group
 --   {N}:dead       the dead-letter stream
+--   {N}:members    sorted set: shard group members by lease expiry (ms)
+--   {N}:shard:<i>  a shard's lease: its holder, with a time to live;
+--                  {N}:shard:<i>:seen when it was last renewed (ms)
+--
+-- Some functions reach keys of the run they are not given (a producer's
+-- lease, a shard's): all carry the hash tag {N}, so they are on the node of
+-- the keys given.
 
 local function now_ms()
   local t = redis.call('TIME')
@@ -227,6 +234,59 @@ local function status(keys, args)
   return reply
 end
 
+-- KEYS: members  ARGV: member, lease ms
+-- Renews this member of the shard group and forgets those whose lease
+-- expired; returns the live members.
+local function members(keys, args)
+  local now = now_ms()
+  redis.call('ZREMRANGEBYSCORE', keys[1], '-inf', now)
+  redis.call('ZADD', keys[1], now + tonumber(args[2]), args[1])
+  return redis.call('ZRANGE', keys[1], 0, -1)
+end
+
+-- KEYS: members  ARGV: member
+local function leave(keys, args)
+  return redis.call('ZREM', keys[1], args[1])
+end
+
+-- KEYS: members  ARGV: shard key prefix, member, lease ms, n, n wanted
+-- shards, then shards to let go.
+-- Takes or renews the wanted shards whose lease is free or this member's,
+-- lets go of the others. Returns {shard, gap ms} for each shard held now:
+-- gap -1 when it was held already, -2 when nobody ever held it, else the
+-- time since its last holder last renewed it.
+local function leases(keys, args)
+  local prefix, me, lease, wanted = args[1], args[2], args[3], tonumber(args[4])
+  local now = now_ms()
+  local held = {}
+  for i = 5, 4 + wanted do
+    local shard = prefix .. args[i]
+    local holder = redis.call('GET', shard)
+    if holder == me then
+      redis.call('PEXPIRE', shard, lease)
+      redis.call('SET', shard .. ':seen', now)
+      table.insert(held, { tonumber(args[i]), -1 })
+    elseif not holder then
+      redis.call('SET', shard, me, 'PX', lease)
+      local seen = redis.call('GET', shard .. ':seen')
+      redis.call('SET', shard .. ':seen', now)
+      table.insert(held, { tonumber(args[i]), seen and (now - tonumber(seen)) or -2 })
+    end
+  end
+  for i = 5 + wanted, #args do
+    local shard = prefix .. args[i]
+    if redis.call('GET', shard) == me then
+      redis.call('DEL', shard)
+      -- Handed over: the next holder reports the handover's gap only.
+      redis.call('SET', shard .. ':seen', now)
+    end
+  end
+  return held
+end
+
+redis.register_function('confluo_members', members)
+redis.register_function('confluo_leave', leave)
+redis.register_function('confluo_leases', leases)
 redis.register_function('confluo_open', open)
 redis.register_function('confluo_join', join)
 redis.register_function('confluo_beat', beat)

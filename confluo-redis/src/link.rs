@@ -1,10 +1,12 @@
-//! A connection to Redis that comes back: on a dropped connection, a
+//! A connection to Redis that comes back, and the names of the sides of a
+//! run. A connection that comes back: on a dropped connection, a
 //! refused connect or a server still loading its data after a restart, a
 //! call is retried on a new connection, with backoff, for as long as the
 //! run's `reconnect_for` allows, and then fails with a clear error.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis::{Client, Connection, RedisError, RedisResult};
 
@@ -143,4 +145,19 @@ pub(crate) fn open_run(link: &mut Link, run: &Run) -> Result<(), Error> {
         .arg(run.capacity)
         .arg(run.producers);
     link.call(|con| cmd.exec(con))
+}
+
+/// A name for a consumer or a shard group member: the process id, the
+/// time and a counter, unique among the sides of a run, also across
+/// restarts of a process with the same id.
+pub(crate) fn unique_name() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{}-{nanos:x}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }

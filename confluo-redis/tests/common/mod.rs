@@ -158,11 +158,18 @@ pub fn free_port() -> u16 {
 /// `limit`, so that a lost wake or a hang fails instead of hanging.
 pub fn within<R: Send + 'static>(limit: Duration, f: impl FnOnce() -> R + Send + 'static) -> R {
     let (tx, rx) = std::sync::mpsc::channel();
-    thread::spawn(move || {
+    let worker = thread::spawn(move || {
         let _ = tx.send(f());
     });
     match rx.recv_timeout(limit) {
         Ok(value) => value,
-        Err(_) => panic!("did not finish within {limit:?}"),
+        // The sender went without sending: `f` panicked; pass it on.
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => match worker.join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => unreachable!("sent nothing and did not panic"),
+        },
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("did not finish within {limit:?}")
+        }
     }
 }
