@@ -9,7 +9,8 @@
 --   {N}:depth      records added and not yet acknowledged
 --   {N}:producers  hash: <slot> = running | finished | dead, <slot>:seq
 --   {N}:lease:<k>  a producer's lease, with a time to live
---   {N}:stats      hash: produced, acknowledged, redelivered, dead_lettered
+--   {N}:stats      hash: produced, acknowledged, redelivered, dead_lettered,
+--                  waited_ms
 --   {N}:p:<i>      partition i's stream, read by one consumer group
 --   {N}:dead       the dead-letter stream
 --   {N}:members    sorted set: shard group members by lease expiry (ms)
@@ -81,7 +82,8 @@ local function finish(keys, args)
 end
 
 -- KEYS: depth, producers, stats, streams...
--- ARGV: slot, seq, capacity, then (partition, data) per record.
+-- ARGV: slot, seq, capacity, ms the batch waited for room, then
+-- (partition, data) per record.
 -- Returns {1, depth} when added (or added before: a retried batch),
 -- {0, depth} when the run has no room for the whole batch,
 -- {-1, state} when this producer is no longer running.
@@ -95,15 +97,18 @@ local function add(keys, args)
   if tonumber(args[2]) <= last then
     return { 1, depth }
   end
-  local n = (#args - 3) / 2
+  local n = (#args - 4) / 2
   if depth + n > tonumber(args[3]) then
     return { 0, depth }
   end
-  for i = 4, #args, 2 do
+  for i = 5, #args, 2 do
     redis.call('XADD', keys[4 + tonumber(args[i])], '*', 'd', args[i + 1])
   end
   redis.call('HSET', keys[2], args[1] .. ':seq', args[2])
   redis.call('HINCRBY', keys[3], 'produced', n)
+  if args[4] ~= '0' then
+    redis.call('HINCRBY', keys[3], 'waited_ms', args[4])
+  end
   return { 1, redis.call('INCRBY', keys[1], n) }
 end
 
@@ -199,7 +204,7 @@ end
 -- that never joined within `join within` of the run's creation, is marked
 -- dead here, once: its records already added are still delivered.
 -- Returns {depth, pending, produced, acknowledged, redelivered,
--- dead_lettered, states...}.
+-- dead_lettered, waited ms, states...}.
 local function status(keys, args)
   local producers = tonumber(redis.call('HGET', keys[1], 'producers'))
   local created = tonumber(redis.call('HGET', keys[1], 'created'))
@@ -226,7 +231,7 @@ local function status(keys, args)
   end
   local reply = {
     tonumber(redis.call('GET', keys[2]) or '0'), pending, stat('produced'),
-    stat('acknowledged'), stat('redelivered'), stat('dead_lettered'),
+    stat('acknowledged'), stat('redelivered'), stat('dead_lettered'), stat('waited_ms'),
   }
   for _, state in ipairs(states) do
     table.insert(reply, state)

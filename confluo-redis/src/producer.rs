@@ -313,45 +313,62 @@ impl<T, C: Codec<T>> Producer<T, C> {
             return Err(Error::Expired { slot: self.slot });
         }
         self.seq += 1;
-        let mut add = redis::cmd("FCALL");
-        add.arg("confluo_add")
-            .arg(3 + self.run.partitions)
-            .arg(self.run.key("depth"))
-            .arg(self.run.key("producers"))
-            .arg(self.run.key("stats"))
-            .arg(self.run.partition_keys().collect::<Vec<_>>())
-            .arg(self.slot)
-            .arg(self.seq)
-            .arg(self.run.capacity);
         let mut bytes = Vec::new();
+        let mut batch = Vec::with_capacity(records.len());
         for record in records {
             bytes.clear();
             self.codec.encode(record, &mut bytes);
-            add.arg((self.partition)(record)).arg(&bytes[..]);
+            batch.push(((self.partition)(record), bytes.clone()));
         }
-        let mut waiting: Option<Instant> = None;
-        let mut backoff = Duration::from_millis(1);
+        let mut waited = Duration::ZERO;
         loop {
+            let mut add = redis::cmd("FCALL");
+            add.arg("confluo_add")
+                .arg(3 + self.run.partitions)
+                .arg(self.run.key("depth"))
+                .arg(self.run.key("producers"))
+                .arg(self.run.key("stats"))
+                .arg(self.run.partition_keys().collect::<Vec<_>>())
+                .arg(self.slot)
+                .arg(self.seq)
+                .arg(self.run.capacity)
+                .arg(waited.as_millis() as u64);
+            for (partition, bytes) in &batch {
+                add.arg(*partition).arg(&bytes[..]);
+            }
             let reply: Vec<Value> = self.link.call(|con| add.query(con))?;
             match reply.first() {
                 Some(Value::Int(1)) => break,
                 Some(Value::Int(0)) => {
-                    if waiting.is_none() {
-                        waiting = Some(Instant::now());
-                        self.stats.full += 1;
-                    }
-                    thread::sleep(backoff);
-                    backoff = (backoff * 2).min(self.run.idle_poll);
+                    let since = Instant::now();
+                    self.wait_for_room(records.len() as u64)?;
+                    self.stats.full += 1;
+                    waited += since.elapsed();
                 }
                 _ => return Err(Error::Expired { slot: self.slot }),
             }
         }
-        if let Some(since) = waiting {
-            self.stats.waited += since.elapsed();
-        }
+        self.stats.waited += waited;
         self.stats.produced += records.len() as u64;
         self.stats.batches += 1;
         Ok(())
+    }
+
+    /// Waits until the run has room for `records` more, looking at its
+    /// depth (a small read, not the batch sent again) with a backoff that
+    /// grows to the run's idle poll.
+    fn wait_for_room(&mut self, records: u64) -> Result<(), Error> {
+        let mut backoff = Duration::from_millis(1);
+        let mut depth = redis::cmd("GET");
+        depth.arg(self.run.key("depth"));
+        loop {
+            thread::sleep(backoff);
+            backoff = (backoff * 2).min(self.run.idle_poll);
+            let now: Option<u64> = self.link.call(|con| depth.query(con))?;
+            if now.unwrap_or(0) + records <= self.run.capacity {
+                return Ok(());
+            }
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 //! The run as Redis holds it: what every side of it did, in one look.
 
+use std::time::Duration;
+
 use redis::Value;
 
 use crate::link::{open_run, Link};
@@ -53,6 +55,9 @@ pub struct RunStatus {
     pub redelivered: u64,
     /// Records moved to the dead-letter stream.
     pub dead_lettered: u64,
+    /// The time producers waited for room, all together, counted when a
+    /// batch that waited was added.
+    pub waited: Duration,
     /// Each producer slot's state, by slot.
     pub producers: Vec<ProducerState>,
 }
@@ -139,7 +144,7 @@ pub(crate) fn status_on(link: &mut Link, run: &Run) -> Result<RunStatus, Error> 
     };
     let producers = reply
         .iter()
-        .skip(6)
+        .skip(7)
         .map(|state| match state {
             Value::BulkString(s) if s == b"running" => ProducerState::Running,
             Value::BulkString(s) if s == b"finished" => ProducerState::Finished,
@@ -154,6 +159,7 @@ pub(crate) fn status_on(link: &mut Link, run: &Run) -> Result<RunStatus, Error> 
         acknowledged: number(3),
         redelivered: number(4),
         dead_lettered: number(5),
+        waited: Duration::from_millis(number(6)),
         producers,
     })
 }

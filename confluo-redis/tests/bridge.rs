@@ -114,6 +114,13 @@ fn a_full_run_makes_its_producer_wait_and_acknowledged_records_are_deleted() {
             stats.full >= 1 && stats.waited > Duration::ZERO,
             "{stats:?}"
         );
+        // The run counts it too, in whole milliseconds: the producer waited
+        // at least while this consumer connected and made its first read.
+        let waited = run.status(&url).unwrap().waited;
+        assert!(
+            waited >= Duration::from_millis(1) && waited <= stats.waited,
+            "{waited:?}"
+        );
         let mut con = server.connection();
         for p in 0..2 {
             let len: u64 = redis::cmd("XLEN")

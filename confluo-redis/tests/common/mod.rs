@@ -21,6 +21,7 @@ const START_DEADLINE: Duration = Duration::from_secs(10);
 pub struct RedisServer {
     port: u16,
     dir: PathBuf,
+    fsync: &'static str,
     child: Option<Child>,
 }
 
@@ -31,6 +32,13 @@ impl RedisServer {
     ///
     /// If `redis-server` is not installed, or does not answer in time.
     pub fn start() -> RedisServer {
+        RedisServer::start_with_fsync("always")
+    }
+
+    /// Starts a server whose append-only file is fsynced as `policy` says
+    /// (`always`, `everysec`, `no`): the benchmark runs with Redis's
+    /// default, `everysec`.
+    pub fn start_with_fsync(policy: &'static str) -> RedisServer {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let dir = std::env::temp_dir().join(format!(
             "confluo-redis-test-{}-{}",
@@ -41,6 +49,7 @@ impl RedisServer {
         let mut server = RedisServer {
             port: free_port(),
             dir,
+            fsync: policy,
             child: None,
         };
         server.spawn();
@@ -93,7 +102,7 @@ impl RedisServer {
             .args(["--bind", "127.0.0.1"])
             .arg("--dir")
             .arg(&self.dir)
-            .args(["--appendonly", "yes", "--appendfsync", "always"])
+            .args(["--appendonly", "yes", "--appendfsync", self.fsync])
             .args(["--save", ""])
             .args(["--logfile", "redis.log"])
             .stdin(Stdio::null())
