@@ -89,6 +89,7 @@
 mod codec;
 mod consumer;
 mod delivery;
+mod end;
 mod error;
 mod heartbeat;
 #[cfg(feature = "serde")]
@@ -102,8 +103,9 @@ mod stats;
 mod status;
 
 pub use codec::{codec_fn, Bytes, Codec, FnCodec};
-pub use consumer::{Consumer, RunEnd};
+pub use consumer::Consumer;
 pub use delivery::Delivery;
+pub use end::RunEnd;
 pub use error::Error;
 #[cfg(feature = "serde")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serde")))]

@@ -13,12 +13,11 @@ mod common;
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{codec, records, within, Record, RedisServer};
+use common::{codec, records, spawn_child, within, Record, RedisServer};
 use confluo_redis::{Consumer, Producer, Run};
 
 const RECORDS: u32 = 3_000;
@@ -34,14 +33,14 @@ fn run() -> Run {
         .idle_poll(Duration::from_millis(5))
 }
 
-/// The child: works on records, logging each to `CONFLUO_REDIS_LOG`, and
+/// The child: works on records, logging each to `CONFLUO_REDIS_FILE`, and
 /// after `CHILD_STOPS_AFTER` stops dead, the last one in hand and not
 /// acknowledged, until it is killed.
 #[test]
 #[ignore = "the consumer process of consumer_killed_mid_run, which starts it"]
 fn child_consumer() {
     let url = std::env::var("CONFLUO_REDIS_URL").expect("started by consumer_killed_mid_run");
-    let log = std::env::var("CONFLUO_REDIS_LOG").unwrap();
+    let log = std::env::var("CONFLUO_REDIS_FILE").unwrap();
     let mut log = OpenOptions::new()
         .append(true)
         .create(true)
@@ -78,13 +77,7 @@ fn consumer_killed_mid_run() {
                 producer.finish().unwrap()
             })
         };
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["child_consumer", "--exact", "--ignored", "--nocapture"])
-            .env("CONFLUO_REDIS_URL", &url)
-            .env("CONFLUO_REDIS_LOG", &log)
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn_child("child_consumer", &url, &log);
         let logged = || fs::read_to_string(&log).unwrap().lines().count();
         let deadline = Instant::now() + Duration::from_secs(30);
         while logged() < CHILD_STOPS_AFTER {

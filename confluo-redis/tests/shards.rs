@@ -1,16 +1,22 @@
 //! Shards of sources across processes, through a real Redis: members
 //! split the shards with none held twice and none left out; a member that
-//! dies has its shards taken over by the survivors within the lease time,
-//! with the gap reported; a member that joins takes shards only from the
-//! others; a member that leaves hands its shards over at once.
+//! dies (in this process, or a process killed with SIGKILL) has its shards
+//! taken over by the survivors within the lease time, with the gap
+//! reported; a member that joins takes shards only from the others; a
+//! member that leaves hands its shards over at once.
+//!
+//! The killed member is this test binary run again as a child process (the
+//! ignored test `child_member`), which writes the shards it holds to a file
+//! after every refresh.
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{within, RedisServer};
+use common::{spawn_child, within, RedisServer};
 use confluo_redis::{Run, Shards};
 
 const SHARDS: u32 = 32;
@@ -126,4 +132,88 @@ fn a_joining_member_takes_from_the_others_and_a_leaving_one_hands_over() {
         assert!(started.elapsed() < Duration::from_secs(10));
         assert_eq!(back, before, "the shards go back where they were");
     });
+}
+
+#[test]
+#[ignore = "the member process of a_killed_member_process_has_its_shards_taken_over, which starts it"]
+fn child_member() {
+    let url = std::env::var("CONFLUO_REDIS_URL").expect("started by a test");
+    let held = std::env::var("CONFLUO_REDIS_FILE").unwrap();
+    let mut shards = Shards::join(&Run::new("killed").lease(LEASE), &url, SHARDS).unwrap();
+    loop {
+        shards.refresh().unwrap();
+        let list: Vec<String> = shards.held().map(|s| s.to_string()).collect();
+        // Written whole, then renamed: the parent never reads half a list.
+        fs::write(format!("{held}.new"), list.join(" ")).unwrap();
+        fs::rename(format!("{held}.new"), &held).unwrap();
+        thread::sleep(LEASE / 6);
+    }
+}
+
+#[test]
+fn a_killed_member_process_has_its_shards_taken_over() {
+    let server = RedisServer::start();
+    let url = server.url();
+    let run = Run::new("killed").lease(LEASE);
+    let held = std::env::temp_dir().join(format!("confluo-redis-held-{}", std::process::id()));
+    let _ = fs::remove_file(&held);
+    let mut child = spawn_child("child_member", &url, &held);
+    let child_held = {
+        let held = held.clone();
+        move || -> BTreeSet<u32> {
+            fs::read_to_string(&held)
+                .unwrap_or_default()
+                .split_whitespace()
+                .map(|s| s.parse().unwrap())
+                .collect()
+        }
+    };
+    let outcome = within(Duration::from_secs(30), move || {
+        let mut survivors: Vec<Shards> = (0..2)
+            .map(|_| Shards::join(&run, &url, SHARDS).unwrap())
+            .collect();
+        // Settled: three members, and every shard held by one of them.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let orphans = loop {
+            let mut ours = BTreeSet::new();
+            let mut three = true;
+            for member in &mut survivors {
+                three &= member.refresh().unwrap().members == 3;
+                ours.extend(member.held());
+            }
+            let theirs = child_held();
+            if three
+                && !theirs.is_empty()
+                && ours.is_disjoint(&theirs)
+                && ours.len() + theirs.len() == SHARDS as usize
+            {
+                break theirs;
+            }
+            assert!(Instant::now() < deadline, "not settled");
+            thread::sleep(Duration::from_millis(20));
+        };
+        // SIGKILL: no goodbye, the leases run out.
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let killed = Instant::now();
+        let mut gained = BTreeMap::new();
+        while survivors.iter().map(|m| m.held().count()).sum::<usize>() < SHARDS as usize {
+            assert!(killed.elapsed() < LEASE * 3, "not taken over");
+            for member in &mut survivors {
+                gained.extend(member.refresh().unwrap().gained);
+            }
+            thread::sleep(LEASE / 6);
+        }
+        (orphans, gained, killed.elapsed())
+    });
+    let _ = fs::remove_file(&held);
+    let (orphans, gained, took) = outcome;
+    // The lease, the survivors' refresh period after it, and room for a
+    // loaded machine.
+    assert!(took <= LEASE * 2, "took {took:?}");
+    assert_eq!(gained.keys().copied().collect::<BTreeSet<_>>(), orphans);
+    for gap in gained.values() {
+        let gap = gap.expect("the shard had a holder: the gap is reported");
+        assert!(gap >= LEASE - LEASE / 6 && gap <= LEASE * 2, "gap {gap:?}");
+    }
 }

@@ -9,7 +9,7 @@ mod record;
 pub use record::*;
 
 use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
@@ -151,6 +151,20 @@ impl Drop for RedisServer {
         self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// This test binary run again as a child process, running only the
+/// ignored test `test` (a child's body), with the server's URL in
+/// `CONFLUO_REDIS_URL` and `file` in `CONFLUO_REDIS_FILE`: what the child
+/// writes for its parent to read.
+pub fn spawn_child(test: &str, url: &str, file: &Path) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--ignored", "--nocapture"])
+        .env("CONFLUO_REDIS_URL", url)
+        .env("CONFLUO_REDIS_FILE", file)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("running the test binary again")
 }
 
 /// A port nothing listens on now (the OS picks it; another process could
