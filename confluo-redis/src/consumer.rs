@@ -240,6 +240,12 @@ impl<T, C: Codec<T>> Consumer<T, C> {
             let Some((id, data)) = id_and_data(entry) else {
                 continue;
             };
+            let Some(data) = data else {
+                // Pending, but deleted from the stream: nothing to deliver,
+                // and acknowledging it lets the run end.
+                self.done.push((partition, id));
+                continue;
+            };
             match self.codec.decode(&data) {
                 Ok(record) => self.in_hand.push_back(Delivery {
                     record,
@@ -378,8 +384,10 @@ impl<T, C> std::fmt::Debug for Consumer<T, C> {
     }
 }
 
-/// A stream entry's id and its record's bytes (field `d`).
-fn id_and_data(entry: Value) -> Option<(String, Vec<u8>)> {
+/// A stream entry's id and its record's bytes (field `d`; empty without
+/// it, which the codec then refuses); `None` for the bytes of an entry
+/// deleted from the stream while pending.
+fn id_and_data(entry: Value) -> Option<(String, Option<Vec<u8>>)> {
     let Value::Array(mut parts) = entry else {
         return None;
     };
@@ -389,15 +397,15 @@ fn id_and_data(entry: Value) -> Option<(String, Vec<u8>)> {
         _ => return None,
     };
     let Value::Array(fields) = fields else {
-        return None;
+        return Some((id, None));
     };
     let mut fields = fields.into_iter();
     while let (Some(name), Some(value)) = (fields.next(), fields.next()) {
         if let (Value::BulkString(name), Value::BulkString(value)) = (name, value) {
             if name == b"d" {
-                return Some((id, value));
+                return Some((id, Some(value)));
             }
         }
     }
-    Some((id, Vec::new()))
+    Some((id, Some(Vec::new())))
 }

@@ -213,7 +213,12 @@ impl Run {
     }
 
     /// A producer's lease: refreshed by a thread of its own every third of
-    /// it; a producer whose lease expired is declared dead.
+    /// it; a producer whose lease expired is declared dead. Also the lease
+    /// of a [`Shards`](crate::Shards) member on its shards.
+    ///
+    /// A lease is also what a side rides a Redis outage through: a
+    /// producer that could not renew its lease while Redis was down longer
+    /// than the lease is declared dead when Redis is back.
     ///
     /// # Examples
     ///
