@@ -227,6 +227,33 @@ impl Shards {
         self.held.iter().copied()
     }
 
+    /// Who holds each shard now, as Redis says, by shard: a member's name,
+    /// or `None` for a shard nobody holds (between a holder's death and its
+    /// takeover). One round trip.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Unreachable`] if Redis stayed out of reach for
+    /// [`Run::reconnect_for`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// // no_run: needs a redis-server on 127.0.0.1:6379.
+    /// let mut shards = confluo_redis::Shards::join(&confluo_redis::Run::new("sensors"), "redis://127.0.0.1:6379/", 4)?;
+    /// shards.refresh()?;
+    /// let me = shards.name().to_owned();
+    /// assert!(shards.holders()?.iter().all(|holder| holder.as_deref() == Some(me.as_str())));
+    /// # Ok::<(), confluo_redis::Error>(())
+    /// ```
+    pub fn holders(&mut self) -> Result<Vec<Option<String>>, Error> {
+        let mut get = redis::cmd("MGET");
+        for shard in 0..self.shards {
+            get.arg(self.run.key(&format!("shard:{shard}")));
+        }
+        self.link.call(|con| get.query(con))
+    }
+
     /// This member's name in the group.
     ///
     /// # Examples

@@ -59,6 +59,9 @@ fn members_split_the_shards_and_take_over_a_dead_members() {
             .map(|_| Shards::join(&run, &url, SHARDS).unwrap())
             .collect();
         let before = settle(&mut members);
+        let holders = members[0].holders().unwrap();
+        let expected: Vec<Option<String>> = before.values().cloned().map(Some).collect();
+        assert_eq!(holders, expected, "Redis agrees with the members");
         for member in &members {
             let held = member.held().count();
             assert!((4..=20).contains(&held), "{held} of {SHARDS} shards");
