@@ -52,7 +52,14 @@ impl RedisServer {
             fsync: policy,
             child: None,
         };
-        server.spawn();
+        // Another process may take the free port first: then try another.
+        for _ in 0..4 {
+            match server.spawn() {
+                Ok(()) => return server,
+                Err(_) => server.port = free_port(),
+            }
+        }
+        server.spawn().unwrap_or_else(|log| panic!("{log}"));
         server
     }
 
@@ -65,7 +72,7 @@ impl RedisServer {
     /// again on the same port, from the same directory.
     pub fn restart(&mut self) {
         self.kill();
-        self.spawn();
+        self.spawn().unwrap_or_else(|log| panic!("{log}"));
     }
 
     /// Kills the server with SIGKILL and waits for it.
@@ -96,7 +103,13 @@ impl RedisServer {
             .expect("INFO memory has used_memory")
     }
 
-    fn spawn(&mut self) {
+    /// Starts the server and waits until it answers; the reason, with its
+    /// log, if it exits first (its port was taken).
+    ///
+    /// # Panics
+    ///
+    /// If `redis-server` is not installed, or does not answer in time.
+    fn spawn(&mut self) -> Result<(), String> {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1"])
@@ -114,13 +127,14 @@ impl RedisServer {
         let deadline = Instant::now() + START_DEADLINE;
         loop {
             if self.answers_ping() {
-                return;
+                return Ok(());
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!(
+                self.child = None;
+                return Err(format!(
                     "redis-server exited with {status}; its log: {}",
                     std::fs::read_to_string(self.dir.join("redis.log")).unwrap_or_default()
-                );
+                ));
             }
             assert!(
                 Instant::now() < deadline,
@@ -141,8 +155,14 @@ impl RedisServer {
         let Ok(mut con) = client.get_connection_with_timeout(Duration::from_secs(1)) else {
             return false;
         };
-        // A server loading its append-only file answers LOADING.
+        // A server loading its append-only file answers LOADING; and the
+        // server on the port must be ours, not another test's.
+        let Ok(info) = redis::cmd("INFO").arg("server").query::<String>(&mut con) else {
+            return false;
+        };
+        let ours = format!("process_id:{}", self.child.as_ref().map_or(0, Child::id));
         redis::cmd("PING").query::<String>(&mut con).is_ok()
+            && info.lines().any(|l| l.trim() == ours)
     }
 }
 
