@@ -3,7 +3,7 @@
 
 use std::collections::VecDeque;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use redis::Value;
 
@@ -26,8 +26,10 @@ struct DeadLetter {
 /// round trip that fetches the next read, so acknowledging costs no round
 /// trip of its own): a worker that dies mid-record leaves it, and the rest
 /// of its read, pending, and a live consumer claims them once they have
-/// been idle for [`Run::claim_after`]. Records come at least once;
-/// [`Delivery::redelivered`] flags those that came before.
+/// been idle for [`Run::claim_after`]. A live consumer keeps its read from
+/// others as its worker asks for records, so a long read is not taken
+/// from it. Records come at least once; [`Delivery::redelivered`] flags
+/// those that came before.
 ///
 /// Records of one partition (and so of one key) are worked on by one
 /// consumer at a time, in the order they were added: a consumer reads a
@@ -74,6 +76,8 @@ pub struct Consumer<T, C> {
     dead: Vec<DeadLetter>,
     /// The partition the next read starts from: reads go round.
     start: u32,
+    /// When the records in hand were read, or last kept from others.
+    read_at: Instant,
     stats: ConsumerStats,
     end: Option<RunEnd>,
     over: bool,
@@ -111,6 +115,7 @@ impl<T, C: Codec<T>> Consumer<T, C> {
             done: Vec::new(),
             dead: Vec::new(),
             start: 0,
+            read_at: Instant::now(),
             stats: ConsumerStats::default(),
             end: None,
             over: false,
@@ -186,23 +191,7 @@ impl<T, C: Codec<T>> Consumer<T, C> {
                 .arg(&letter.reason)
                 .arg(&letter.data[..]);
         }
-        if !self.done.is_empty() {
-            self.done.sort();
-            let ack = pipe
-                .cmd("FCALL")
-                .arg("confluo_ack")
-                .arg(2 + run.partitions)
-                .arg(run.key("depth"))
-                .arg(run.key("stats"))
-                .arg(run.partition_keys().collect::<Vec<_>>())
-                .arg(Run::GROUP);
-            for group in self.done.chunk_by(|a, b| a.0 == b.0) {
-                ack.arg(group[0].0).arg(group.len());
-                for (_, id) in group {
-                    ack.arg(id);
-                }
-            }
-        }
+        ack_in(&mut pipe, run, &mut self.done);
         pipe.cmd("FCALL")
             .arg("confluo_read")
             .arg(1 + run.partitions)
@@ -214,6 +203,7 @@ impl<T, C: Codec<T>> Consumer<T, C> {
             .arg(run.claim_after.as_millis() as u64)
             .arg(self.start);
         let mut replies: Vec<Value> = self.link.call(|con| pipe.query(con))?;
+        self.read_at = Instant::now();
         let read = replies.pop().unwrap_or(Value::Nil);
         if !self.done.is_empty() {
             if let Some(Value::Int(acked)) = replies.pop() {
@@ -267,6 +257,45 @@ impl<T, C: Codec<T>> Consumer<T, C> {
         Ok(true)
     }
 
+    /// Acknowledges what the worker finished and resets the idle time of
+    /// the records still in hand, so that no other consumer claims them
+    /// while this one works through a long read: one round trip.
+    fn keep(&mut self) -> Result<(), Error> {
+        let run = &self.run;
+        let mut pipe = redis::pipe();
+        let acking = !self.done.is_empty();
+        ack_in(&mut pipe, run, &mut self.done);
+        let mut in_hand: Vec<(u32, &str)> = self
+            .in_hand
+            .iter()
+            .map(|d| (d.partition, d.id.as_str()))
+            .collect();
+        in_hand.sort();
+        for group in in_hand.chunk_by(|a, b| a.0 == b.0) {
+            // Claimed by this consumer again, at once: only its idle time
+            // changes (JUSTID: not counted as a delivery).
+            let claim = pipe
+                .cmd("XCLAIM")
+                .arg(run.partition_key(group[0].0))
+                .arg(Run::GROUP)
+                .arg(&self.name)
+                .arg(0);
+            for (_, id) in group {
+                claim.arg(*id);
+            }
+            claim.arg("JUSTID").ignore();
+        }
+        let replies: Vec<Value> = self.link.call(|con| pipe.query(con))?;
+        if acking {
+            if let Some(Value::Int(acked)) = replies.first() {
+                self.stats.acknowledged += u64::try_from(*acked).unwrap_or(0);
+            }
+        }
+        self.done.clear();
+        self.read_at = Instant::now();
+        Ok(())
+    }
+
     /// The run's end, if it is over.
     fn look_for_end(&mut self) -> Result<Option<RunEnd>, Error> {
         let status = status_on(&mut self.link, &self.run)?;
@@ -296,6 +325,12 @@ impl<T, C: Codec<T>> Iterator for Consumer<T, C> {
         }
         if let Some(finished) = self.current.take() {
             self.done.push(finished);
+        }
+        if !self.in_hand.is_empty() && self.read_at.elapsed() >= self.run.claim_after / 3 {
+            if let Err(err) = self.keep() {
+                self.over = true;
+                return Some(Err(err));
+            }
         }
         let mut idle = Duration::from_millis(1);
         loop {
@@ -355,19 +390,7 @@ impl<T, C> Drop for Consumer<T, C> {
                 .arg("JUSTID")
                 .ignore();
         }
-        for (partition, id) in &self.done {
-            pipe.cmd("FCALL")
-                .arg("confluo_ack")
-                .arg(2 + run.partitions)
-                .arg(run.key("depth"))
-                .arg(run.key("stats"))
-                .arg(run.partition_keys().collect::<Vec<_>>())
-                .arg(Run::GROUP)
-                .arg(*partition)
-                .arg(1)
-                .arg(id)
-                .ignore();
-        }
+        ack_in(&mut pipe, run, &mut self.done);
         let _ = self.link.call_once(|con| pipe.exec(con));
     }
 }
@@ -381,6 +404,29 @@ impl<T, C> std::fmt::Debug for Consumer<T, C> {
             .field("stats", &self.stats)
             .field("end", &self.end)
             .finish_non_exhaustive()
+    }
+}
+
+/// Adds to `pipe` the acknowledgement of the records in `done`, by
+/// partition, if there are any.
+fn ack_in(pipe: &mut redis::Pipeline, run: &Run, done: &mut [(u32, String)]) {
+    if done.is_empty() {
+        return;
+    }
+    done.sort();
+    let ack = pipe
+        .cmd("FCALL")
+        .arg("confluo_ack")
+        .arg(2 + run.partitions)
+        .arg(run.key("depth"))
+        .arg(run.key("stats"))
+        .arg(run.partition_keys().collect::<Vec<_>>())
+        .arg(Run::GROUP);
+    for group in done.chunk_by(|a, b| a.0 == b.0) {
+        ack.arg(group[0].0).arg(group.len());
+        for (_, id) in group {
+            ack.arg(id);
+        }
     }
 }
 

@@ -230,11 +230,14 @@ impl Run {
         self
     }
 
-    /// How long the records a consumer took may stay unacknowledged before
-    /// another consumer takes them, as from a dead consumer. It must be
-    /// longer than the time a consumer spends on one read of
-    /// [`read_count`](Run::read_count) records, or live consumers lose
-    /// records to others (which work on them again: duplicates, not loss).
+    /// How long the records a consumer took may stay untouched before
+    /// another consumer takes them, as from a dead consumer. A live
+    /// consumer keeps the records of its read (acknowledging those done)
+    /// when a third of it has passed since it read or last kept them, as
+    /// its worker asks for the next record: `claim_after` must be longer
+    /// than 3/2 of the time a worker spends on one record, or live
+    /// consumers lose records to others (which work on them again:
+    /// duplicates, not loss).
     ///
     /// # Examples
     ///
