@@ -4,15 +4,17 @@
 //! spread over the period by its key. Contenders, each in a process of its
 //! own (this binary, run again with `--contender`), each on two threads:
 //!
-//! - `Fleet/smol`, `Fleet/tokio`: two `sample::Fleet`s (sensors split by
-//!   key), one task each, on a 2-thread smol executor or a 2-worker tokio
-//!   runtime (in `tokio::task::unconstrained`, as the docs advise);
+//! - `Fleet/smol`, `Fleet/tokio`: `sample::Fleet`s, one per 500,000
+//!   sensors (split by key), one task each, on a 2-thread smol executor or
+//!   a 2-worker tokio runtime (in `tokio::task::unconstrained`, as the
+//!   docs advise);
 //! - `tasks/tokio`: a task per sensor with `tokio::time::interval` (missed
 //!   ticks skipped) and `tokio::time::timeout`;
 //! - `tasks/smol`: a task per sensor with `async_io::Timer::interval_at`
 //!   and a race against `Timer::after` for the timeout;
-//! - `Gather/smol`, `Gather/tokio`: two `Gather`s of per-sensor interval
-//!   streams, each mapped to its read with `then` (the way before `Fleet`).
+//! - `Gather/smol`, `Gather/tokio`: `Gather`s of per-sensor interval
+//!   streams, each mapped to its read with `then` (the way before
+//!   `Fleet`), shared out as the fleets are.
 //!
 //! Reported: samples taken (a read that returned within the timeout, for a
 //! slot due within the 10 s) against scheduled (10 × N), the achieved rate

@@ -26,7 +26,7 @@ pub(crate) fn run(
 ) {
     match name {
         "Fleet/smol" => on_smol(|ex| {
-            for shard in 0..2 {
+            for shard in 0..shards(run) {
                 let fleet = fleet(
                     run,
                     start,
@@ -44,7 +44,7 @@ pub(crate) fn run(
             }
         }),
         "Fleet/tokio" => on_tokio(|rt| {
-            for shard in 0..2 {
+            for shard in 0..shards(run) {
                 let fleet = rt.block_on(async {
                     fleet(run, start, shard, TokioClock::new(), move |_: &u32, ()| {
                         tokio::time::sleep(run.read).map(|_| (Some(()), Ok::<(), ()>(())))
@@ -86,7 +86,7 @@ pub(crate) fn run(
             }
         }),
         "Gather/smol" => on_smol(|ex| {
-            for shard in 0..2 {
+            for shard in 0..shards(run) {
                 let streams = keys(run, shard).map(|key| {
                     let interval = smol::Timer::interval_at(start + run.phase(key), run.period);
                     StreamExt::then(interval, move |due| async move {
@@ -99,7 +99,7 @@ pub(crate) fn run(
             }
         }),
         "Gather/tokio" => on_tokio(|rt| {
-            for shard in 0..2 {
+            for shard in 0..shards(run) {
                 let gather: Gather<_> = rt.block_on(async {
                     keys(run, shard)
                         .map(|key| {
@@ -137,9 +137,16 @@ pub(crate) fn run(
     measure();
 }
 
-/// The keys of one of two shards.
+/// How many fleets (or gathers) share the sensors, one task each: one per
+/// 500,000 sensors, so the million-sensor run uses both threads, and a
+/// smaller one does not wake a second thread every tick for nothing.
+fn shards(run: Run) -> u32 {
+    run.sensors.saturating_add(499_999) / 500_000
+}
+
+/// The keys of one shard.
 fn keys(run: Run, shard: u32) -> impl Iterator<Item = u32> {
-    (shard..run.sensors).step_by(2)
+    (shard..run.sensors).step_by(shards(run) as usize)
 }
 
 /// A read with its timeout, on smol: whether it came back in time.
