@@ -9,7 +9,9 @@ use std::hash::Hash;
 use std::time::Duration;
 
 use crate::link::{unique_name, Link};
-use crate::partition::{partition_of, stable_hash};
+use confluo::sample::stable_hash;
+
+use crate::partition::partition_of;
 use crate::{Error, Run};
 
 /// What changed for this process at a [`Shards::refresh`].

@@ -57,8 +57,29 @@ impl Hasher for StableHasher {
     }
 }
 
-/// The stable hash of `key`.
-pub(super) fn stable_hash<K: Hash + ?Sized>(key: &K) -> u64 {
+/// A hash of `key` that every process computes the same, on every
+/// platform and with every Rust release: the hash by which
+/// [`Schedule::phase_from_key`](super::Schedule::phase_from_key) spreads
+/// phases, for placing keys elsewhere alike (partitions, shards).
+///
+/// It is FNV-1a over the bytes the key's `Hash` writes, every integer
+/// little-endian and `usize`/`isize` as 64 bits, then SplitMix64's
+/// finalizer. It is not meant to resist keys chosen to collide.
+///
+/// # Examples
+///
+/// A key's partition, the same in every process:
+///
+/// ```
+/// use confluo::sample::stable_hash;
+///
+/// let partition = |key: &str| stable_hash(key) % 8;
+/// assert_eq!(partition("boiler"), partition("boiler"));
+/// assert_eq!(stable_hash(&7u32), stable_hash(&7u32));
+/// assert_eq!(stable_hash(&7usize), stable_hash(&7u64)); // widths agree
+/// assert_eq!(stable_hash(&0u64), 0x813f_0174_a236_7c13); // pinned
+/// ```
+pub fn stable_hash<K: Hash + ?Sized>(key: &K) -> u64 {
     let mut hasher = StableHasher(FNV_OFFSET);
     key.hash(&mut hasher);
     hasher.finish()

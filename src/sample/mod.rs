@@ -11,6 +11,7 @@
 //! | [`Sampler`] | a source sampled on a schedule: a timeout per sample, a connection kept across reads, reconnects with backoff | core |
 //! | [`Fleet`], [`MemberId`] | many sources of one kind sampled as a `Sampler` samples one, on one timer for them all, with a bound on the reads in flight | alloc |
 //! | [`Sample`], [`Outcome`] | one sample: its slot, when it was due, how late, how long it took, what came of it | core |
+//! | [`stable_hash`] | a hash of a key that is the same in every process and on every platform | core |
 //! | [`Backoff`] | the wait between failed connects: capped, exponential, with jitter | core |
 //! | [`Health`] | a sampled source's counters, latency, failures in a row and achieved rate | core |
 //! | [`HealthTable`] | the health of many sources by key: which are down, the rate of all | alloc |
@@ -114,6 +115,7 @@ pub use self::backoff::Backoff;
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use self::fleet::{Fleet, MemberId};
 pub use self::health::Health;
+pub use self::key::stable_hash;
 pub use self::outcome::{Outcome, Sample};
 pub use self::period::{Period, ZeroPeriod};
 pub use self::sampler::Sampler;
