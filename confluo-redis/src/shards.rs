@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use std::hash::Hash;
 use std::time::Duration;
 
-use crate::link::{unique_name, Link};
 use confluo::sample::stable_hash;
 
+use crate::link::{unique_name, Link};
 use crate::partition::partition_of;
 use crate::{Error, Run};
 
