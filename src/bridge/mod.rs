@@ -17,6 +17,7 @@ mod overflow;
 #[cfg(feature = "std")]
 mod park;
 mod producer;
+mod pump;
 mod pumped;
 mod recv_error;
 mod room;
@@ -27,6 +28,7 @@ mod stats;
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 use core::fmt;
+use core::mem;
 use core::num::NonZeroUsize;
 
 use async_channel::Receiver;
@@ -71,6 +73,22 @@ impl<T> Message<T> {
         match self {
             Message::One(record) => alloc::vec![record],
             Message::Many(records) => records,
+        }
+    }
+
+    /// Adds a record; a message of one becomes a batch allocated for
+    /// `capacity()` records.
+    fn push(&mut self, record: T, capacity: impl FnOnce() -> usize) {
+        match self {
+            Message::Many(records) => records.push(record),
+            Message::One(_) => {
+                let mut records = Vec::with_capacity(capacity());
+                if let Message::One(first) = mem::replace(self, Message::Many(Vec::new())) {
+                    records.push(first);
+                }
+                records.push(record);
+                *self = Message::Many(records);
+            }
         }
     }
 }

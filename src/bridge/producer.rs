@@ -1,13 +1,9 @@
-use alloc::vec::Vec;
 use core::fmt;
-use core::future::poll_fn;
-use core::pin::{pin, Pin};
-use core::task::{Context, Poll};
 
 use async_channel::{Sender, TrySendError as ChannelError};
 use futures_core::Stream;
 
-use super::overflow::Made;
+use super::pump;
 use super::pumped::Pumped;
 use super::room::{Room, Taken};
 use super::send_error::{SendError, TrySendError};
@@ -38,7 +34,7 @@ use crate::sync::Arc;
 pub struct Producer<T> {
     pub(super) sender: Sender<Message<T>>,
     pub(super) shared: Arc<Shared<T>>,
-    bridge: Bridge,
+    pub(super) bridge: Bridge,
 }
 
 impl<T> Clone for Producer<T> {
@@ -284,98 +280,13 @@ impl<T> Producer<T> {
     where
         S: Stream<Item = T>,
     {
-        let mut stream = pin!(stream);
-        let batch = self.bridge.batch.get();
-        let mut forwarded = 0u64;
-        let mut ended = false;
-        // Records in the last message: what the next one is allocated for.
-        let mut last = 0;
-        while !ended {
-            let Some(first) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await else {
-                break;
-            };
-            let Some(room) = &self.shared.room else {
-                // One record per message.
-                if let Err(record) = self.send_bounded(first).await {
-                    return Pumped::ConsumersGone {
-                        forwarded,
-                        unsent: alloc::vec![record],
-                    };
-                }
-                forwarded += 1;
-                continue;
-            };
-            // Room for up to a batch, with the first record in hand; from
-            // here to the send nothing waits, so the room taken comes back
-            // at once if the pump is dropped or the stream panics.
-            let mut dropped = None;
-            let mut taken = match room.try_take(batch) {
-                Some(taken) => taken,
-                None if self.bridge.overflow != Overflow::Block => {
-                    match self.make_room(room, batch) {
-                        Made::Room(taken, oldest) => {
-                            dropped = Some(oldest);
-                            taken
-                        }
-                        Made::DropNewest => {
-                            self.drop_newest(first);
-                            forwarded += 1;
-                            continue;
-                        }
-                        Made::Closed => {
-                            return Pumped::ConsumersGone {
-                                forwarded,
-                                unsent: alloc::vec![first],
-                            }
-                        }
-                    }
-                }
-                None => match self.wait_for_room(room, batch).await {
-                    Some(taken) => taken,
-                    None => {
-                        return Pumped::ConsumersGone {
-                            forwarded,
-                            unsent: alloc::vec![first],
-                        }
-                    }
-                },
-            };
-            let mut first = Some(first);
-            let message = poll_fn(|cx| {
-                let first = first.take().expect("polled once: it is ready at once");
-                Poll::Ready(fill(
-                    stream.as_mut(),
-                    cx,
-                    first,
-                    taken.records(),
-                    last,
-                    &mut ended,
-                ))
-            })
-            .await;
-            let records = message.len();
-            last = records;
-            taken.keep(records);
-            let sent = self.send_taken(message, taken);
-            // Last: a callback that panics finds the message sent.
-            if let Some(dropped) = dropped {
-                self.hand_over(dropped);
-            }
-            if let Err(message) = sent {
-                return Pumped::ConsumersGone {
-                    forwarded,
-                    unsent: message.into_records(),
-                };
-            }
-            forwarded += records as u64;
-        }
-        Pumped::Ended { forwarded }
+        pump::pump(core::slice::from_ref(&self), stream, |_| 0).await
     }
 
     /// Sends one record into a bridge without batches, whose channel counts
     /// records: waits while it is full, counting the wait, or drops by the
     /// bridge's policy.
-    async fn send_bounded(&self, record: T) -> Result<(), T> {
+    pub(super) async fn send_bounded(&self, record: T) -> Result<(), T> {
         let sent = match self.sender.try_send(Message::One(record)) {
             Ok(()) => Ok(()),
             Err(ChannelError::Closed(message)) => Err(message),
@@ -400,9 +311,21 @@ impl<T> Producer<T> {
         }
     }
 
+    /// The room of a batching bridge.
+    pub(super) fn room(&self) -> &Room<T> {
+        self.shared
+            .room
+            .as_ref()
+            .expect("only a batching bridge counts its room")
+    }
+
     /// The batching bridge is full: waits for room for up to `want` records,
     /// counting the wait; `None` once every consumer is gone.
-    async fn wait_for_room<'a>(&self, room: &'a Room<T>, want: usize) -> Option<Taken<'a, T>> {
+    pub(super) async fn wait_for_room<'a>(
+        &self,
+        room: &'a Room<T>,
+        want: usize,
+    ) -> Option<Taken<'a, T>> {
         self.saw_full();
         self.shared.stats.waits();
         room.take(want, || self.sender.is_closed()).await
@@ -438,54 +361,4 @@ impl<T> Producer<T> {
             None => self.sender.len(),
         });
     }
-}
-
-/// The least a message of several records is first allocated for.
-const FIRST_ALLOCATION: usize = 16;
-
-/// A message of `first` and what `stream` has ready now, up to `room`
-/// records in all, without waiting for more; a stream that ended (it sets
-/// `ended`) is not polled again.
-///
-/// The Vec is first allocated for as many records as the `last` message
-/// held (at least 16, at most the room) and grows with what is ready,
-/// doubling: a stream that fills its batches fills each message in one
-/// allocation, and a message is allocated for at most the largest of 16,
-/// the last message's length and twice what is ready now, never more than
-/// the room. It is sized neither by the room alone (a large batch would
-/// cost its size per message) nor by the stream's `size_hint` (which may
-/// overstate, and costs a `Gather` a walk over its sources).
-fn fill<S: Stream>(
-    mut stream: Pin<&mut S>,
-    cx: &mut Context<'_>,
-    first: S::Item,
-    room: usize,
-    last: usize,
-    ended: &mut bool,
-) -> Message<S::Item> {
-    if room == 1 {
-        return Message::One(first);
-    }
-    let second = match stream.as_mut().poll_next(cx) {
-        Poll::Ready(Some(record)) => record,
-        Poll::Ready(None) => {
-            *ended = true;
-            return Message::One(first);
-        }
-        Poll::Pending => return Message::One(first),
-    };
-    let mut records = Vec::with_capacity(room.min(last.max(FIRST_ALLOCATION)));
-    records.push(first);
-    records.push(second);
-    while records.len() < room {
-        match stream.as_mut().poll_next(cx) {
-            Poll::Ready(Some(record)) => records.push(record),
-            Poll::Ready(None) => {
-                *ended = true;
-                break;
-            }
-            Poll::Pending => break,
-        }
-    }
-    Message::Many(records)
 }
