@@ -1,3 +1,8 @@
+//! The async end of a bridge: sends, with backpressure or by the bridge's
+//! overflow policy, and what it tells of the bridge. Its pump is in
+//! `pump.rs`, the paths of a full bridge under a drop policy in
+//! `overflow.rs`.
+
 use core::fmt;
 
 use async_channel::{Sender, TrySendError as ChannelError};

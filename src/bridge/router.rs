@@ -1,3 +1,7 @@
+//! The router: one async end over several bridges (partitions), which
+//! sends each record to the partition of its key, so that all records of a
+//! key reach one consumer, in order.
+
 use alloc::vec::Vec;
 use core::fmt;
 use core::num::NonZeroUsize;

@@ -1,3 +1,6 @@
+//! The bridge's counters, each end writing its own cache line, and the
+//! snapshot of them that users read ([`Stats`]).
+
 use crate::sync::atomic::{AtomicUsize, Ordering};
 use crate::sync::Counter;
 
