@@ -131,7 +131,9 @@ async fn mixed(
         .into_iter()
         .map(spawn_consumer)
         .collect();
-    // Only the consumers' clones remain: the bridge ends with the pumps.
+    // A consumer that only looks at the counts at the end: several pumps
+    // count their records at once.
+    let counts = consumer.clone();
     drop(consumer);
     let pumps: Vec<_> = pumps(producer).into_iter().map(spawn_pump).collect();
     for pump in pumps {
@@ -143,6 +145,12 @@ async fn mixed(
     }
     // The async consumers ended: the blocking ones end too.
     got.extend(blocking.into_iter().map(|t| t.join().unwrap()));
+    let stats = counts.stats();
+    let all = u64::from(SOURCES * PER_SOURCE);
+    assert_eq!(
+        (stats.sent(), stats.received(), stats.depth()),
+        (all, all, 0)
+    );
     got
 }
 

@@ -221,21 +221,7 @@ impl<T> Producer<T> {
     /// ```
     pub fn try_send(&self, record: T) -> Result<(), TrySendError<T>> {
         let Some(room) = &self.shared.room else {
-            return match self.sender.try_send(Message::One(record)) {
-                Ok(()) => {
-                    self.count_sent(1);
-                    Ok(())
-                }
-                Err(ChannelError::Full(message)) => {
-                    let record = message.into_one();
-                    if self.bridge.overflow != Overflow::Block {
-                        return self.send_one_dropping(record).map_err(TrySendError::Closed);
-                    }
-                    self.saw_full();
-                    Err(TrySendError::Full(record))
-                }
-                Err(ChannelError::Closed(message)) => Err(TrySendError::Closed(message.into_one())),
-            };
+            return self.try_send_bounded(record, false);
         };
         let Some(taken) = room.try_take(1) else {
             if self.bridge.overflow != Overflow::Block {
@@ -291,28 +277,50 @@ impl<T> Producer<T> {
     /// Sends one record into a bridge without batches, whose channel counts
     /// records: waits while it is full, counting the wait, or drops by the
     /// bridge's policy.
-    pub(super) async fn send_bounded(&self, record: T) -> Result<(), T> {
-        let sent = match self.sender.try_send(Message::One(record)) {
+    async fn send_bounded(&self, record: T) -> Result<(), T> {
+        match self.try_send_bounded(record, false) {
             Ok(()) => Ok(()),
-            Err(ChannelError::Closed(message)) => Err(message),
-            Err(ChannelError::Full(message)) => {
-                if self.bridge.overflow != Overflow::Block {
-                    return self.send_one_dropping(message.into_one());
-                }
-                self.saw_full();
-                self.shared.stats.waits();
-                self.sender
-                    .send(message)
-                    .await
-                    .map_err(|error| error.into_inner())
-            }
-        };
-        match sent {
+            Err(TrySendError::Full(record)) => self.wait_to_send(record).await,
+            Err(TrySendError::Closed(record)) => Err(record),
+        }
+    }
+
+    /// Sends one record into a bridge without batches if it has room now,
+    /// or by the bridge's drop policy; `Full` only under [`Overflow::Block`].
+    /// A pump's path for each record: no future to make unless it waits.
+    ///
+    /// `sole`: no other producer of this bridge exists while the call runs,
+    /// nor can one be made (a pump owns every producer of the bridge), so
+    /// no other thread counts records sent meanwhile.
+    pub(super) fn try_send_bounded(&self, record: T, sole: bool) -> Result<(), TrySendError<T>> {
+        match self.sender.try_send(Message::One(record)) {
             Ok(()) => {
-                self.count_sent(1);
+                self.count_sent(1, sole);
                 Ok(())
             }
-            Err(message) => Err(message.into_one()),
+            Err(ChannelError::Full(message)) => {
+                let record = message.into_one();
+                if self.bridge.overflow != Overflow::Block {
+                    return self.send_one_dropping(record).map_err(TrySendError::Closed);
+                }
+                self.saw_full();
+                Err(TrySendError::Full(record))
+            }
+            Err(ChannelError::Closed(message)) => Err(TrySendError::Closed(message.into_one())),
+        }
+    }
+
+    /// Sends one record into a bridge without batches that
+    /// [`try_send_bounded`](Producer::try_send_bounded) found full, waiting
+    /// for room, and counts the wait.
+    pub(super) async fn wait_to_send(&self, record: T) -> Result<(), T> {
+        self.shared.stats.waits();
+        match self.sender.send(Message::One(record)).await {
+            Ok(()) => {
+                self.count_sent(1, false);
+                Ok(())
+            }
+            Err(error) => Err(error.into_inner().into_one()),
         }
     }
 
@@ -348,7 +356,7 @@ impl<T> Producer<T> {
         match self.sender.try_send(message) {
             Ok(()) => {
                 taken.sent();
-                self.count_sent(records);
+                self.count_sent(records, false);
                 Ok(())
             }
             Err(error) => Err(error.into_inner()),
@@ -360,10 +368,13 @@ impl<T> Producer<T> {
         self.shared.stats.saw_depth(self.capacity());
     }
 
-    pub(super) fn count_sent(&self, records: usize) {
-        self.shared.stats.sent(records, || match &self.shared.room {
-            Some(room) => room.used(),
-            None => self.sender.len(),
-        });
+    /// Counts `records` sent; `sole` as [`Producer::try_send_bounded`] says.
+    pub(super) fn count_sent(&self, records: usize, sole: bool) {
+        self.shared
+            .stats
+            .sent(records, sole, || match &self.shared.room {
+                Some(room) => room.used(),
+                None => self.sender.len(),
+            });
     }
 }

@@ -25,7 +25,7 @@ use futures_core::Stream;
 
 use super::overflow::{Dropped, Made};
 use super::room::Taken;
-use super::{Message, Overflow, Producer, Pumped};
+use super::{Message, Overflow, Producer, Pumped, TrySendError};
 
 /// Forwards every item of `stream` into the partition `route` gives it (an
 /// index into `partitions`), then ends; or ends once a partition it sends
@@ -38,11 +38,19 @@ where
     let mut stream = pin!(stream);
     // The partitions of a router share their shape: all batch, or none.
     if partitions[0].shared.room.is_none() {
-        // One record per message.
+        // One record per message. The pump owns its producers: when they
+        // are their bridges' only ones, no other can be made while it runs,
+        // and no other thread counts records sent.
+        let sole = partitions.iter().all(|p| p.sender.sender_count() == 1);
         let mut forwarded = 0;
         while let Some(record) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
             let partition = &partitions[route(&record)];
-            if let Err(record) = partition.send_bounded(record).await {
+            let sent = match partition.try_send_bounded(record, sole) {
+                Ok(()) => Ok(()),
+                Err(TrySendError::Full(record)) => partition.wait_to_send(record).await,
+                Err(TrySendError::Closed(record)) => Err(record),
+            };
+            if let Err(record) = sent {
                 return Pumped::ConsumersGone {
                     forwarded,
                     unsent: alloc::vec![record],
@@ -64,17 +72,17 @@ where
             },
         };
         let index = route(&first);
-        let partition = &partitions[index];
-        let made = match round.room_now(partition) {
-            Some(made) => made,
-            // Nothing is open: no room is held while the pump waits.
-            None => match partition.wait_for_room(partition.room(), round.batch).await {
-                Some(taken) => Made::Room(taken, Dropped::none()),
-                None => Made::Closed,
-            },
-        };
-        if let Err(first) = round.open(index, first, made) {
-            return round.consumers_gone(alloc::vec![first]);
+        match round.begin(index, first) {
+            Begun::Open => {}
+            Begun::Full(first) => {
+                // Nothing is open: no room is held while the pump waits.
+                let partition = &partitions[index];
+                match partition.wait_for_room(partition.room(), round.batch).await {
+                    Some(taken) => round.open(index, first, taken),
+                    None => return round.consumers_gone(alloc::vec![first]),
+                }
+            }
+            Begun::Closed(first) => return round.consumers_gone(alloc::vec![first]),
         }
         // From here to the send nothing waits.
         let mut filled = None;
@@ -106,6 +114,16 @@ enum Filled<T> {
     /// This record's partition is full, and the bridge's policy waits.
     Full(T),
     /// This record's partition is closed.
+    Closed(T),
+}
+
+/// How the beginning of a batch went.
+enum Begun<T> {
+    /// The batch is open (or the policy dropped its first record).
+    Open,
+    /// The partition is full, and the bridge's policy waits.
+    Full(T),
+    /// The partition is closed.
     Closed(T),
 }
 
@@ -156,40 +174,37 @@ impl<'a, T> Round<'a, T> {
         }
     }
 
-    /// Room in `partition` for up to a batch now, taken or made by the
-    /// drop policy; `None` when it is full and the policy waits.
-    fn room_now(&self, partition: &'a Producer<T>) -> Option<Made<'a, T>> {
-        let room = partition.room();
-        match room.try_take(self.batch) {
-            Some(taken) => Some(Made::Room(taken, Dropped::none())),
-            None if partition.bridge.overflow != Overflow::Block => {
-                Some(partition.make_room(room, self.batch))
-            }
-            None => None,
-        }
-    }
-
-    /// Opens the batch of partition `index` with `first`, in the room
-    /// made; or drops `first` by the policy. `Err` with `first` when the
-    /// partition is closed.
-    fn open(&mut self, index: usize, first: T, made: Made<'a, T>) -> Result<(), T> {
+    /// Begins a batch for partition `index` with `record`, in room taken
+    /// now or made by the drop policy; or drops `record` by the policy.
+    fn begin(&mut self, index: usize, record: T) -> Begun<T> {
         let partition = &self.partitions[index];
-        match made {
+        let room = partition.room();
+        if let Some(taken) = room.try_take(self.batch) {
+            self.open(index, record, taken);
+            return Begun::Open;
+        }
+        if partition.bridge.overflow == Overflow::Block {
+            return Begun::Full(record);
+        }
+        match partition.make_room(room, self.batch) {
             Made::Room(taken, dropped) => {
-                self.full |= taken.records() == 1;
-                let slot = &mut self.slots[index];
-                slot.batch = Some((Message::One(first), taken));
-                slot.dropped = dropped;
-                self.opened.push(index);
-                Ok(())
+                self.slots[index].dropped = dropped;
+                self.open(index, record, taken);
             }
             Made::DropNewest => {
-                partition.drop_newest(first);
+                partition.drop_newest(record);
                 self.forwarded += 1;
-                Ok(())
             }
-            Made::Closed => Err(first),
+            Made::Closed => return Begun::Closed(record),
         }
+        Begun::Open
+    }
+
+    /// Opens the batch of partition `index` with `first`, in the room taken.
+    fn open(&mut self, index: usize, first: T, taken: Taken<'a, T>) {
+        self.full |= taken.records() == 1;
+        self.slots[index].batch = Some((Message::One(first), taken));
+        self.opened.push(index);
     }
 
     /// Takes what `stream` has ready now into the batches of its records'
@@ -212,29 +227,47 @@ impl<'a, T> Round<'a, T> {
         S: Stream<Item = T>,
         R: FnMut(&T) -> usize,
     {
+        // A record taken for another partition than the batch filled last.
+        let mut next = None;
         while !self.full {
-            let record = match stream.as_mut().poll_next(cx) {
-                Poll::Ready(Some(record)) => record,
-                Poll::Ready(None) => return Filled::Ended,
-                Poll::Pending => break,
+            let record = match next.take() {
+                Some(record) => record,
+                None => match stream.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(record)) => record,
+                    Poll::Ready(None) => return Filled::Ended,
+                    Poll::Pending => break,
+                },
             };
             let index = route(&record);
             let slot = &mut self.slots[index];
-            if let Some((message, taken)) = &mut slot.batch {
-                let (room, last) = (taken.records(), slot.last);
-                message.push(record, || room.min(last.max(FIRST_ALLOCATION)));
-                self.full = message.len() == room;
-                continue;
-            }
-            let partition = &self.partitions[index];
-            if partition.is_closed() {
-                return Filled::Closed(record);
-            }
-            let Some(made) = self.room_now(partition) else {
-                return Filled::Full(record);
+            let Some((message, taken)) = &mut slot.batch else {
+                if self.partitions[index].is_closed() {
+                    return Filled::Closed(record);
+                }
+                match self.begin(index, record) {
+                    Begun::Open => continue,
+                    Begun::Full(record) => return Filled::Full(record),
+                    Begun::Closed(record) => return Filled::Closed(record),
+                }
             };
-            if let Err(record) = self.open(index, record, made) {
-                return Filled::Closed(record);
+            let (room, last) = (taken.records(), slot.last);
+            let records = message.push(record, || room.min(last.max(FIRST_ALLOCATION)));
+            // The records that follow for the same partition, without
+            // looking its batch up again: a single bridge's whole fill.
+            loop {
+                if records.len() == room {
+                    self.full = true;
+                    break;
+                }
+                match stream.as_mut().poll_next(cx) {
+                    Poll::Ready(Some(record)) if route(&record) == index => records.push(record),
+                    Poll::Ready(Some(record)) => {
+                        next = Some(record);
+                        break;
+                    }
+                    Poll::Ready(None) => return Filled::Ended,
+                    Poll::Pending => return Filled::Stopped,
+                }
             }
         }
         Filled::Stopped
@@ -261,8 +294,11 @@ impl<'a, T> Round<'a, T> {
         }
         self.full = false;
         for index in self.opened.drain(..) {
-            let dropped = mem::replace(&mut self.slots[index].dropped, Dropped::none());
-            self.partitions[index].hand_over(dropped);
+            let dropped = &mut self.slots[index].dropped;
+            if !dropped.is_empty() {
+                let dropped = mem::replace(dropped, Dropped::none());
+                self.partitions[index].hand_over(dropped);
+            }
         }
         unsent
     }

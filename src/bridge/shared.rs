@@ -43,19 +43,22 @@ impl<T> Message<T> {
         }
     }
 
-    /// Adds a record; a message of one becomes a batch allocated for
-    /// `capacity()` records.
-    pub(super) fn push(&mut self, record: T, capacity: impl FnOnce() -> usize) {
-        match self {
-            Message::Many(records) => records.push(record),
-            Message::One(_) => {
-                let mut records = Vec::with_capacity(capacity());
-                if let Message::One(first) = mem::replace(self, Message::Many(Vec::new())) {
-                    records.push(first);
-                }
-                records.push(record);
-                *self = Message::Many(records);
+    /// Adds a record, and returns the records: a message of one becomes a
+    /// batch allocated for `capacity()` records.
+    pub(super) fn push(&mut self, record: T, capacity: impl FnOnce() -> usize) -> &mut Vec<T> {
+        if let Message::One(_) = self {
+            let mut records = Vec::with_capacity(capacity());
+            if let Message::One(first) = mem::replace(self, Message::Many(Vec::new())) {
+                records.push(first);
             }
+            *self = Message::Many(records);
+        }
+        match self {
+            Message::Many(records) => {
+                records.push(record);
+                records
+            }
+            Message::One(_) => unreachable!("made a batch above"),
         }
     }
 }
