@@ -2,17 +2,18 @@
 //! over its partitions; `pump_by` batching per partition (the records of a
 //! partition that the stream has ready at once travel in one message, each
 //! key's records in order), sending the other partitions' batches before it
-//! waits for a full one, and handing back what it could not send.
+//! waits for a full one, dropping by each partition's policy, and handing
+//! back what it could not send.
 #![cfg(feature = "std")]
 
 use std::num::NonZeroUsize;
 use std::pin::Pin;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use confluo::{Bridge, Consumer, Pumped, TryRecvError};
+use confluo::{Bridge, Consumer, Overflow, Pumped, TryRecvError};
 use futures::stream::{self, Stream};
 
 fn nz(n: usize) -> NonZeroUsize {
@@ -229,5 +230,46 @@ fn close_ends_a_pump_waiting_for_room() {
         assert_eq!((forwarded, unsent), (2, vec![2]), "batch {batch}");
         let got: Vec<Vec<usize>> = consumers.into_iter().map(|c| c.collect()).collect();
         assert_eq!(got, [vec![0, 1], vec![]]);
+    }
+}
+
+#[test]
+fn pump_by_drops_by_each_partitions_policy_and_keeps_per_key_order() {
+    for policy in [Overflow::DropNewest, Overflow::DropOldest] {
+        let dropped = Arc::new(Mutex::new(Vec::new()));
+        let (router, consumers) = Bridge::new(nz(4))
+            .batch(nz(3))
+            .overflow(policy)
+            .on_drop({
+                let dropped = Arc::clone(&dropped);
+                move |record: usize| dropped.lock().unwrap().push(record)
+            })
+            .partitioned(nz(2));
+        // Nobody reads until the end: each partition overflows.
+        let pumped = smol::block_on(router.clone().pump_by(stream::iter(0..40usize), |&n| n));
+        assert_eq!(pumped, Pumped::Ended { forwarded: 40 }, "{policy:?}");
+        drop(router);
+        let mut dropped = std::mem::take(&mut *dropped.lock().unwrap());
+        let mut kept = Vec::new();
+        for (partition, consumer) in consumers.into_iter().enumerate() {
+            let stats = consumer.stats();
+            assert_eq!(stats.sent(), 20, "{policy:?}, partition {partition}");
+            assert!(stats.depth() <= 4, "{policy:?}: over the capacity");
+            let got: Vec<usize> = consumer.collect();
+            assert_eq!(got.len() as u64 + stats.dropped(), 20, "{policy:?}");
+            assert!(
+                got.iter().all(|n| n % 2 == partition),
+                "{policy:?}: a key left its partition"
+            );
+            assert!(
+                got.windows(2).all(|w| w[0] < w[1]),
+                "{policy:?}: out of order: {got:?}"
+            );
+            kept.extend(got);
+        }
+        // Every record kept or handed to the callback, once.
+        kept.append(&mut dropped);
+        kept.sort_unstable();
+        assert_eq!(kept, (0..40).collect::<Vec<_>>(), "{policy:?}");
     }
 }

@@ -72,27 +72,31 @@ where
             },
         };
         let index = route(&first);
-        match round.begin(index, first) {
-            Begun::Open => {}
+        let batch = match round.begin(index, first) {
+            Begun::Open(batch) => batch,
+            Begun::Dropped => continue,
             Begun::Full(first) => {
                 // Nothing is open: no room is held while the pump waits.
                 let partition = &partitions[index];
                 match partition.wait_for_room(partition.room(), round.batch).await {
-                    Some(taken) => round.open(index, first, taken),
+                    Some(taken) => Batch::new(index, first, taken),
                     None => return round.consumers_gone(alloc::vec![first]),
                 }
             }
             Begun::Closed(first) => return round.consumers_gone(alloc::vec![first]),
-        }
+        };
         // From here to the send nothing waits.
+        let mut batch = Some(batch);
         let mut filled = None;
         poll_fn(|cx| {
-            filled = Some(round.fill(stream.as_mut(), cx, &mut route));
+            let batch = batch.take().expect("polled once: it is ready at once");
+            filled = Some(round.fill(stream.as_mut(), cx, &mut route, batch));
             Poll::Ready(())
         })
         .await;
-        let mut unsent = round.send();
-        match filled.expect("filled at the first poll") {
+        let (filled, batch) = filled.expect("filled at the first poll");
+        let mut unsent = round.send(batch);
+        match filled {
             Filled::Stopped if unsent.is_empty() => {}
             Filled::Ended if unsent.is_empty() => return round.ended(),
             Filled::Full(record) if unsent.is_empty() => carried = Some(record),
@@ -118,35 +122,62 @@ enum Filled<T> {
 }
 
 /// How the beginning of a batch went.
-enum Begun<T> {
-    /// The batch is open (or the policy dropped its first record).
-    Open,
+enum Begun<'a, T> {
+    /// The batch, with its first record.
+    Open(Batch<'a, T>),
+    /// The policy dropped the record instead.
+    Dropped,
     /// The partition is full, and the bridge's policy waits.
     Full(T),
     /// The partition is closed.
     Closed(T),
 }
 
-/// The batches of a round, one per partition at most, and what the pump
-/// keeps of each partition across rounds.
+/// A batch being filled: its partition, its records, and the room taken
+/// for them.
+struct Batch<'a, T> {
+    partition: usize,
+    message: Message<T>,
+    taken: Taken<'a, T>,
+}
+
+impl<'a, T> Batch<'a, T> {
+    fn new(partition: usize, first: T, taken: Taken<'a, T>) -> Self {
+        Batch {
+            partition,
+            message: Message::One(first),
+            taken,
+        }
+    }
+
+    fn is_full(&self) -> bool {
+        self.message.len() == self.taken.records()
+    }
+}
+
+/// What a round keeps of each partition, and the batches it put aside. The
+/// batch being filled is the round's own (`fill` holds it): with one
+/// bridge, nothing is put aside.
 struct Round<'a, T> {
     partitions: &'a [Producer<T>],
     slots: Vec<Slot<'a, T>>,
-    /// The partitions with a batch open, in the order they were opened.
-    opened: Vec<usize>,
+    /// The partitions whose batches were put aside this round, in the
+    /// order they were first put aside.
+    aside: Vec<usize>,
     /// Records per message at most: the bridges' batch.
     batch: usize,
-    /// Whether a batch of this round is full: the round stops.
-    full: bool,
     forwarded: u64,
 }
 
-/// What a round holds for one partition.
+/// What a round keeps of one partition.
 struct Slot<'a, T> {
-    /// The batch being filled, and the room taken for it.
-    batch: Option<(Message<T>, Taken<'a, T>)>,
-    /// What the drop policy dropped to make that room: handed to the
-    /// callback once the round's batches are sent.
+    /// Its batch of this round, put aside for records of another
+    /// partition, and the room taken for it.
+    aside: Option<(Message<T>, Taken<'a, T>)>,
+    /// Whether the partition is in the round's `aside` list.
+    listed: bool,
+    /// What the drop policy dropped to make room for its batch: handed to
+    /// the callback once the round's batches are sent.
     dropped: Dropped<T>,
     /// Records in the last message sent: what the next is allocated for.
     last: usize,
@@ -162,26 +193,25 @@ impl<'a, T> Round<'a, T> {
             slots: partitions
                 .iter()
                 .map(|_| Slot {
-                    batch: None,
+                    aside: None,
+                    listed: false,
                     dropped: Dropped::none(),
                     last: 0,
                 })
                 .collect(),
-            opened: Vec::new(),
+            aside: Vec::new(),
             batch: partitions[0].bridge.batch.get(),
-            full: false,
             forwarded: 0,
         }
     }
 
     /// Begins a batch for partition `index` with `record`, in room taken
     /// now or made by the drop policy; or drops `record` by the policy.
-    fn begin(&mut self, index: usize, record: T) -> Begun<T> {
+    fn begin(&mut self, index: usize, record: T) -> Begun<'a, T> {
         let partition = &self.partitions[index];
         let room = partition.room();
         if let Some(taken) = room.try_take(self.batch) {
-            self.open(index, record, taken);
-            return Begun::Open;
+            return Begun::Open(Batch::new(index, record, taken));
         }
         if partition.bridge.overflow == Overflow::Block {
             return Begun::Full(record);
@@ -189,26 +219,30 @@ impl<'a, T> Round<'a, T> {
         match partition.make_room(room, self.batch) {
             Made::Room(taken, dropped) => {
                 self.slots[index].dropped = dropped;
-                self.open(index, record, taken);
+                Begun::Open(Batch::new(index, record, taken))
             }
             Made::DropNewest => {
                 partition.drop_newest(record);
                 self.forwarded += 1;
+                Begun::Dropped
             }
-            Made::Closed => return Begun::Closed(record),
+            Made::Closed => Begun::Closed(record),
         }
-        Begun::Open
     }
 
-    /// Opens the batch of partition `index` with `first`, in the room taken.
-    fn open(&mut self, index: usize, first: T, taken: Taken<'a, T>) {
-        self.full |= taken.records() == 1;
-        self.slots[index].batch = Some((Message::One(first), taken));
-        self.opened.push(index);
+    /// Puts `batch` aside, to go on with another partition's.
+    fn put_aside(&mut self, batch: Batch<'a, T>) {
+        let slot = &mut self.slots[batch.partition];
+        slot.aside = Some((batch.message, batch.taken));
+        if !slot.listed {
+            slot.listed = true;
+            self.aside.push(batch.partition);
+        }
     }
 
-    /// Takes what `stream` has ready now into the batches of its records'
-    /// partitions, without waiting, until a batch is full.
+    /// Takes what `stream` has ready now into `batch` and the batches of
+    /// other partitions, without waiting, until a batch is full; returns
+    /// how it stopped and the batch it was filling.
     ///
     /// A message is first allocated for as many records as its
     /// partition's last message held (at least 16, at most the room taken)
@@ -222,78 +256,87 @@ impl<'a, T> Round<'a, T> {
         mut stream: Pin<&mut S>,
         cx: &mut Context<'_>,
         route: &mut R,
-    ) -> Filled<T>
+        mut batch: Batch<'a, T>,
+    ) -> (Filled<T>, Batch<'a, T>)
     where
         S: Stream<Item = T>,
         R: FnMut(&T) -> usize,
     {
-        // A record taken for another partition than the batch filled last.
+        // A record taken for another partition than the batch's.
         let mut next = None;
-        while !self.full {
+        loop {
             let record = match next.take() {
                 Some(record) => record,
+                None if batch.is_full() => return (Filled::Stopped, batch),
                 None => match stream.as_mut().poll_next(cx) {
                     Poll::Ready(Some(record)) => record,
-                    Poll::Ready(None) => return Filled::Ended,
-                    Poll::Pending => break,
+                    Poll::Ready(None) => return (Filled::Ended, batch),
+                    Poll::Pending => return (Filled::Stopped, batch),
                 },
             };
             let index = route(&record);
-            let slot = &mut self.slots[index];
-            let Some((message, taken)) = &mut slot.batch else {
-                if self.partitions[index].is_closed() {
-                    return Filled::Closed(record);
-                }
-                match self.begin(index, record) {
-                    Begun::Open => continue,
-                    Begun::Full(record) => return Filled::Full(record),
-                    Begun::Closed(record) => return Filled::Closed(record),
-                }
-            };
-            let (room, last) = (taken.records(), slot.last);
-            let records = message.push(record, || room.min(last.max(FIRST_ALLOCATION)));
+            if index != batch.partition {
+                // Its partition's batch put aside, or a new one; no batch
+                // put aside is full (a full batch ends the round).
+                let other = match self.slots[index].aside.take() {
+                    Some((message, taken)) => Batch {
+                        partition: index,
+                        message,
+                        taken,
+                    },
+                    None if self.partitions[index].is_closed() => {
+                        return (Filled::Closed(record), batch)
+                    }
+                    None => match self.begin(index, record) {
+                        Begun::Open(other) => {
+                            self.put_aside(mem::replace(&mut batch, other));
+                            continue;
+                        }
+                        Begun::Dropped => continue,
+                        Begun::Full(record) => return (Filled::Full(record), batch),
+                        Begun::Closed(record) => return (Filled::Closed(record), batch),
+                    },
+                };
+                self.put_aside(mem::replace(&mut batch, other));
+            }
+            let (room, last) = (batch.taken.records(), self.slots[index].last);
+            let records = batch
+                .message
+                .push(record, || room.min(last.max(FIRST_ALLOCATION)));
             // The records that follow for the same partition, without
-            // looking its batch up again: a single bridge's whole fill.
-            loop {
-                if records.len() == room {
-                    self.full = true;
-                    break;
-                }
+            // looking anything up: a single bridge's whole fill.
+            while records.len() < room {
                 match stream.as_mut().poll_next(cx) {
                     Poll::Ready(Some(record)) if route(&record) == index => records.push(record),
                     Poll::Ready(Some(record)) => {
                         next = Some(record);
                         break;
                     }
-                    Poll::Ready(None) => return Filled::Ended,
-                    Poll::Pending => return Filled::Stopped,
+                    Poll::Ready(None) => return (Filled::Ended, batch),
+                    Poll::Pending => return (Filled::Stopped, batch),
                 }
             }
         }
-        Filled::Stopped
     }
 
-    /// Sends every open batch, each as one message, then hands what the
-    /// drop policy dropped for them to the callback (last: a callback that
-    /// panics finds the batches sent). Returns the records of the batches
-    /// whose partition closed.
-    fn send(&mut self) -> Vec<T> {
+    /// Sends the batches put aside, then `batch`, each as one message,
+    /// then hands what the drop policy dropped for them to the callback
+    /// (last: a callback that panics finds the batches sent). Returns the
+    /// records of the batches whose partition closed.
+    fn send(&mut self, batch: Batch<'a, T>) -> Vec<T> {
         let mut unsent = Vec::new();
-        for &index in &self.opened {
+        for &index in &self.aside {
             let slot = &mut self.slots[index];
-            let Some((message, mut taken)) = slot.batch.take() else {
-                continue;
-            };
-            let records = message.len();
-            slot.last = records;
-            taken.keep(records);
-            match self.partitions[index].send_taken(message, taken) {
-                Ok(()) => self.forwarded += records as u64,
-                Err(message) => unsent.extend(message.into_records()),
+            slot.listed = false;
+            if let Some((message, taken)) = slot.aside.take() {
+                self.forwarded +=
+                    send_batch(&self.partitions[index], slot, message, taken, &mut unsent);
             }
         }
-        self.full = false;
-        for index in self.opened.drain(..) {
+        let slot = &mut self.slots[batch.partition];
+        let partition = &self.partitions[batch.partition];
+        self.forwarded += send_batch(partition, slot, batch.message, batch.taken, &mut unsent);
+        for index in self.aside.drain(..).chain([batch.partition]) {
             let dropped = &mut self.slots[index].dropped;
             if !dropped.is_empty() {
                 let dropped = mem::replace(dropped, Dropped::none());
@@ -313,6 +356,28 @@ impl<'a, T> Round<'a, T> {
         Pumped::ConsumersGone {
             forwarded: self.forwarded,
             unsent,
+        }
+    }
+}
+
+/// Sends one batch of `partition` as one message, in the room taken for
+/// it: the records sent, or none with the records kept in `unsent` when the
+/// partition closed.
+fn send_batch<T>(
+    partition: &Producer<T>,
+    slot: &mut Slot<'_, T>,
+    message: Message<T>,
+    mut taken: Taken<'_, T>,
+    unsent: &mut Vec<T>,
+) -> u64 {
+    let records = message.len();
+    slot.last = records;
+    taken.keep(records);
+    match partition.send_taken(message, taken) {
+        Ok(()) => records as u64,
+        Err(message) => {
+            unsent.extend(message.into_records());
+            0
         }
     }
 }

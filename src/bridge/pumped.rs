@@ -33,10 +33,9 @@ pub enum Pumped<T> {
     ConsumersGone {
         /// Records forwarded into the bridge before that.
         forwarded: u64,
-        /// The records taken from the stream that could not be delivered:
-        /// the batch being filled, whole, and the record in hand; from a
-        /// router, each partition's in the order they came, partitions in
-        /// the order their batches began, the record in hand last.
+        /// The records taken from the stream that could not be delivered,
+        /// each partition's in the order they came: the batch being filled,
+        /// whole, and the record in hand, last.
         unsent: Vec<T>,
     },
 }
