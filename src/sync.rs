@@ -48,6 +48,19 @@ impl Counter {
         u64::from(self.0.fetch_add(n as _, Ordering::Relaxed))
     }
 
+    /// [`add`](Counter::add) for a counter that no other thread adds to
+    /// meanwhile: a load and a store, not a read-modify-write, which on
+    /// x86 is a full barrier. Adds from another thread at the same time
+    /// would be lost.
+    pub(crate) fn add_alone(&self, n: u64) -> u64 {
+        let before = self.0.load(Ordering::Relaxed);
+        // Truncation is the documented wrap of a 32-bit counter.
+        #[allow(clippy::useless_conversion)]
+        self.0.store(before.wrapping_add(n as _), Ordering::Relaxed);
+        #[allow(clippy::useless_conversion)]
+        u64::from(before)
+    }
+
     /// The count so far.
     pub(crate) fn get(&self) -> u64 {
         #[allow(clippy::useless_conversion)]

@@ -17,23 +17,23 @@ mod overflow;
 #[cfg(feature = "std")]
 mod park;
 mod producer;
+mod pump;
 mod pumped;
 mod recv_error;
 mod room;
 mod router;
 mod send_error;
+mod shared;
 mod stats;
 
 use alloc::boxed::Box;
-use alloc::vec::Vec;
 use core::fmt;
 use core::num::NonZeroUsize;
 
-use async_channel::Receiver;
-
-use crate::sync::atomic::{AtomicUsize, Ordering};
+use crate::sync::atomic::AtomicUsize;
 use crate::sync::Arc;
 use room::Room;
+use shared::{Message, Shared};
 
 pub use consumer::Consumer;
 pub use overflow::{OnDrop, Overflow};
@@ -43,91 +43,6 @@ pub use recv_error::{RecvTimeoutError, TryRecvError};
 pub use router::Router;
 pub use send_error::{SendError, TrySendError};
 pub use stats::Stats;
-
-/// What travels through the channel: one record, or a batch of them.
-#[derive(Debug)]
-enum Message<T> {
-    One(T),
-    Many(Vec<T>),
-}
-
-impl<T> Message<T> {
-    fn len(&self) -> usize {
-        match self {
-            Message::One(_) => 1,
-            Message::Many(records) => records.len(),
-        }
-    }
-
-    /// The record of a message of one.
-    fn into_one(self) -> T {
-        match self {
-            Message::One(record) => record,
-            Message::Many(_) => unreachable!("sent one"),
-        }
-    }
-
-    fn into_records(self) -> Vec<T> {
-        match self {
-            Message::One(record) => alloc::vec![record],
-            Message::Many(records) => records,
-        }
-    }
-}
-
-/// What both ends of a bridge share besides the channel.
-struct Shared<T> {
-    stats: stats::Counters,
-    /// When batching, the room in records: the channel is unbounded then.
-    /// Without batching, the channel's own bound counts records.
-    room: Option<Room<T>>,
-    /// Live consumers: the last to go closes the bridge (explicitly: the
-    /// receiver below keeps the channel from closing by itself).
-    consumers: AtomicUsize,
-    /// Under `Overflow::DropOldest`, the bridge's own receiving end: a
-    /// producer that finds the bridge full takes the oldest message out of
-    /// the channel with it. It never waits on it, and never takes a record
-    /// a consumer took.
-    oldest: Option<Receiver<Message<T>>>,
-    /// Takes what the overflow policy drops.
-    on_drop: Box<dyn OnDrop<T>>,
-}
-
-impl<T> Shared<T> {
-    /// Consumers handed out `records` records: they leave the bridge.
-    fn handed_out(&self, records: usize) {
-        if records > 0 {
-            self.stats.received(records);
-            if let Some(room) = &self.room {
-                room.give_back(records);
-            }
-        }
-    }
-
-    /// Records in the bridge, as `Stats::depth` counts them.
-    fn len(&self) -> usize {
-        usize::try_from(self.stats.snapshot().depth()).unwrap_or(usize::MAX)
-    }
-
-    /// An end closed the channel (`now`: this call did): wakes the waiters
-    /// of a batching bridge's room, to see it. Returns `now`.
-    fn close(&self, now: bool) -> bool {
-        if let Some(room) = &self.room {
-            room.closed();
-        }
-        now
-    }
-
-    /// A consumer comes.
-    fn consumer_came(&self) {
-        self.consumers.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// A consumer goes: whether it was the last.
-    fn consumer_went(&self) -> bool {
-        self.consumers.fetch_sub(1, Ordering::AcqRel) == 1
-    }
-}
 
 /// Builds a bridge: a bounded channel from async [`Producer`]s to
 /// [`Consumer`]s, which may be blocking `Iterator`s on threads.

@@ -195,6 +195,11 @@ impl<T> Dropped<T> {
         }
     }
 
+    /// Whether the send dropped nothing.
+    pub(super) fn is_empty(&self) -> bool {
+        self.first.is_none()
+    }
+
     fn push(&mut self, message: Message<T>) {
         match self.first {
             None => self.first = Some(message),
@@ -246,7 +251,7 @@ impl<T> Producer<T> {
             }
             match self.sender.try_send(message) {
                 Ok(()) => {
-                    self.count_sent(1);
+                    self.count_sent(1, false);
                     break Ok(());
                 }
                 Err(ChannelError::Full(back)) => message = back,
@@ -308,7 +313,7 @@ impl<T> Producer<T> {
     /// (so the depth never counts it), then handed to the callback.
     pub(super) fn drop_newest(&self, record: T) {
         self.shared.stats.dropped(1);
-        self.count_sent(1);
+        self.count_sent(1, false);
         self.shared.on_drop.dropped(record);
     }
 

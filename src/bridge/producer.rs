@@ -1,13 +1,14 @@
-use alloc::vec::Vec;
+//! The async end of a bridge: sends, with backpressure or by the bridge's
+//! overflow policy, and what it tells of the bridge. Its pump is in
+//! `pump.rs`, the paths of a full bridge under a drop policy in
+//! `overflow.rs`.
+
 use core::fmt;
-use core::future::poll_fn;
-use core::pin::{pin, Pin};
-use core::task::{Context, Poll};
 
 use async_channel::{Sender, TrySendError as ChannelError};
 use futures_core::Stream;
 
-use super::overflow::Made;
+use super::pump;
 use super::pumped::Pumped;
 use super::room::{Room, Taken};
 use super::send_error::{SendError, TrySendError};
@@ -38,7 +39,7 @@ use crate::sync::Arc;
 pub struct Producer<T> {
     pub(super) sender: Sender<Message<T>>,
     pub(super) shared: Arc<Shared<T>>,
-    bridge: Bridge,
+    pub(super) bridge: Bridge,
 }
 
 impl<T> Clone for Producer<T> {
@@ -220,21 +221,7 @@ impl<T> Producer<T> {
     /// ```
     pub fn try_send(&self, record: T) -> Result<(), TrySendError<T>> {
         let Some(room) = &self.shared.room else {
-            return match self.sender.try_send(Message::One(record)) {
-                Ok(()) => {
-                    self.count_sent(1);
-                    Ok(())
-                }
-                Err(ChannelError::Full(message)) => {
-                    let record = message.into_one();
-                    if self.bridge.overflow != Overflow::Block {
-                        return self.send_one_dropping(record).map_err(TrySendError::Closed);
-                    }
-                    self.saw_full();
-                    Err(TrySendError::Full(record))
-                }
-                Err(ChannelError::Closed(message)) => Err(TrySendError::Closed(message.into_one())),
-            };
+            return self.try_send_bounded(record, false);
         };
         let Some(taken) = room.try_take(1) else {
             if self.bridge.overflow != Overflow::Block {
@@ -284,125 +271,74 @@ impl<T> Producer<T> {
     where
         S: Stream<Item = T>,
     {
-        let mut stream = pin!(stream);
-        let batch = self.bridge.batch.get();
-        let mut forwarded = 0u64;
-        let mut ended = false;
-        // Records in the last message: what the next one is allocated for.
-        let mut last = 0;
-        while !ended {
-            let Some(first) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await else {
-                break;
-            };
-            let Some(room) = &self.shared.room else {
-                // One record per message.
-                if let Err(record) = self.send_bounded(first).await {
-                    return Pumped::ConsumersGone {
-                        forwarded,
-                        unsent: alloc::vec![record],
-                    };
-                }
-                forwarded += 1;
-                continue;
-            };
-            // Room for up to a batch, with the first record in hand; from
-            // here to the send nothing waits, so the room taken comes back
-            // at once if the pump is dropped or the stream panics.
-            let mut dropped = None;
-            let mut taken = match room.try_take(batch) {
-                Some(taken) => taken,
-                None if self.bridge.overflow != Overflow::Block => {
-                    match self.make_room(room, batch) {
-                        Made::Room(taken, oldest) => {
-                            dropped = Some(oldest);
-                            taken
-                        }
-                        Made::DropNewest => {
-                            self.drop_newest(first);
-                            forwarded += 1;
-                            continue;
-                        }
-                        Made::Closed => {
-                            return Pumped::ConsumersGone {
-                                forwarded,
-                                unsent: alloc::vec![first],
-                            }
-                        }
-                    }
-                }
-                None => match self.wait_for_room(room, batch).await {
-                    Some(taken) => taken,
-                    None => {
-                        return Pumped::ConsumersGone {
-                            forwarded,
-                            unsent: alloc::vec![first],
-                        }
-                    }
-                },
-            };
-            let mut first = Some(first);
-            let message = poll_fn(|cx| {
-                let first = first.take().expect("polled once: it is ready at once");
-                Poll::Ready(fill(
-                    stream.as_mut(),
-                    cx,
-                    first,
-                    taken.records(),
-                    last,
-                    &mut ended,
-                ))
-            })
-            .await;
-            let records = message.len();
-            last = records;
-            taken.keep(records);
-            let sent = self.send_taken(message, taken);
-            // Last: a callback that panics finds the message sent.
-            if let Some(dropped) = dropped {
-                self.hand_over(dropped);
-            }
-            if let Err(message) = sent {
-                return Pumped::ConsumersGone {
-                    forwarded,
-                    unsent: message.into_records(),
-                };
-            }
-            forwarded += records as u64;
-        }
-        Pumped::Ended { forwarded }
+        pump::pump(core::slice::from_ref(&self), stream, |_| 0).await
     }
 
     /// Sends one record into a bridge without batches, whose channel counts
     /// records: waits while it is full, counting the wait, or drops by the
     /// bridge's policy.
     async fn send_bounded(&self, record: T) -> Result<(), T> {
-        let sent = match self.sender.try_send(Message::One(record)) {
+        match self.try_send_bounded(record, false) {
             Ok(()) => Ok(()),
-            Err(ChannelError::Closed(message)) => Err(message),
-            Err(ChannelError::Full(message)) => {
-                if self.bridge.overflow != Overflow::Block {
-                    return self.send_one_dropping(message.into_one());
-                }
-                self.saw_full();
-                self.shared.stats.waits();
-                self.sender
-                    .send(message)
-                    .await
-                    .map_err(|error| error.into_inner())
-            }
-        };
-        match sent {
+            Err(TrySendError::Full(record)) => self.wait_to_send(record).await,
+            Err(TrySendError::Closed(record)) => Err(record),
+        }
+    }
+
+    /// Sends one record into a bridge without batches if it has room now,
+    /// or by the bridge's drop policy; `Full` only under [`Overflow::Block`].
+    /// A pump's path for each record: no future to make unless it waits.
+    ///
+    /// `sole`: no other producer of this bridge exists while the call runs,
+    /// nor can one be made (a pump owns every producer of the bridge), so
+    /// no other thread counts records sent meanwhile.
+    pub(super) fn try_send_bounded(&self, record: T, sole: bool) -> Result<(), TrySendError<T>> {
+        match self.sender.try_send(Message::One(record)) {
             Ok(()) => {
-                self.count_sent(1);
+                self.count_sent(1, sole);
                 Ok(())
             }
-            Err(message) => Err(message.into_one()),
+            Err(ChannelError::Full(message)) => {
+                let record = message.into_one();
+                if self.bridge.overflow != Overflow::Block {
+                    return self.send_one_dropping(record).map_err(TrySendError::Closed);
+                }
+                self.saw_full();
+                Err(TrySendError::Full(record))
+            }
+            Err(ChannelError::Closed(message)) => Err(TrySendError::Closed(message.into_one())),
         }
+    }
+
+    /// Sends one record into a bridge without batches that
+    /// [`try_send_bounded`](Producer::try_send_bounded) found full, waiting
+    /// for room, and counts the wait.
+    pub(super) async fn wait_to_send(&self, record: T) -> Result<(), T> {
+        self.shared.stats.waits();
+        match self.sender.send(Message::One(record)).await {
+            Ok(()) => {
+                self.count_sent(1, false);
+                Ok(())
+            }
+            Err(error) => Err(error.into_inner().into_one()),
+        }
+    }
+
+    /// The room of a batching bridge.
+    pub(super) fn room(&self) -> &Room<T> {
+        self.shared
+            .room
+            .as_ref()
+            .expect("only a batching bridge counts its room")
     }
 
     /// The batching bridge is full: waits for room for up to `want` records,
     /// counting the wait; `None` once every consumer is gone.
-    async fn wait_for_room<'a>(&self, room: &'a Room<T>, want: usize) -> Option<Taken<'a, T>> {
+    pub(super) async fn wait_for_room<'a>(
+        &self,
+        room: &'a Room<T>,
+        want: usize,
+    ) -> Option<Taken<'a, T>> {
         self.saw_full();
         self.shared.stats.waits();
         room.take(want, || self.sender.is_closed()).await
@@ -420,7 +356,7 @@ impl<T> Producer<T> {
         match self.sender.try_send(message) {
             Ok(()) => {
                 taken.sent();
-                self.count_sent(records);
+                self.count_sent(records, false);
                 Ok(())
             }
             Err(error) => Err(error.into_inner()),
@@ -432,60 +368,13 @@ impl<T> Producer<T> {
         self.shared.stats.saw_depth(self.capacity());
     }
 
-    pub(super) fn count_sent(&self, records: usize) {
-        self.shared.stats.sent(records, || match &self.shared.room {
-            Some(room) => room.used(),
-            None => self.sender.len(),
-        });
+    /// Counts `records` sent; `sole` as [`Producer::try_send_bounded`] says.
+    pub(super) fn count_sent(&self, records: usize, sole: bool) {
+        self.shared
+            .stats
+            .sent(records, sole, || match &self.shared.room {
+                Some(room) => room.used(),
+                None => self.sender.len(),
+            });
     }
-}
-
-/// The least a message of several records is first allocated for.
-const FIRST_ALLOCATION: usize = 16;
-
-/// A message of `first` and what `stream` has ready now, up to `room`
-/// records in all, without waiting for more; a stream that ended (it sets
-/// `ended`) is not polled again.
-///
-/// The Vec is first allocated for as many records as the `last` message
-/// held (at least 16, at most the room) and grows with what is ready,
-/// doubling: a stream that fills its batches fills each message in one
-/// allocation, and a message is allocated for at most the largest of 16,
-/// the last message's length and twice what is ready now, never more than
-/// the room. It is sized neither by the room alone (a large batch would
-/// cost its size per message) nor by the stream's `size_hint` (which may
-/// overstate, and costs a `Gather` a walk over its sources).
-fn fill<S: Stream>(
-    mut stream: Pin<&mut S>,
-    cx: &mut Context<'_>,
-    first: S::Item,
-    room: usize,
-    last: usize,
-    ended: &mut bool,
-) -> Message<S::Item> {
-    if room == 1 {
-        return Message::One(first);
-    }
-    let second = match stream.as_mut().poll_next(cx) {
-        Poll::Ready(Some(record)) => record,
-        Poll::Ready(None) => {
-            *ended = true;
-            return Message::One(first);
-        }
-        Poll::Pending => return Message::One(first),
-    };
-    let mut records = Vec::with_capacity(room.min(last.max(FIRST_ALLOCATION)));
-    records.push(first);
-    records.push(second);
-    while records.len() < room {
-        match stream.as_mut().poll_next(cx) {
-            Poll::Ready(Some(record)) => records.push(record),
-            Poll::Ready(None) => {
-                *ended = true;
-                break;
-            }
-            Poll::Pending => break,
-        }
-    }
-    Message::Many(records)
 }

@@ -1,9 +1,11 @@
+//! How a pump ended, with the records it took and could not send.
+
 use alloc::vec::Vec;
 
 #[cfg(doc)]
-use super::{Overflow, Producer, Stats};
+use super::{Overflow, Producer, Router, Stats};
 
-/// How a [`Producer::pump`] ended.
+/// How a [`Producer::pump`] or a [`Router::pump_by`] ended.
 ///
 /// # Examples
 ///
@@ -26,11 +28,14 @@ pub enum Pumped<T> {
     },
     /// Every consumer went away, or an end closed the bridge
     /// ([`Producer::close`], [`Consumer::close`](super::Consumer::close));
-    /// the stream was dropped at once.
+    /// for [`Router::pump_by`], the bridge of a partition it sends to. The
+    /// stream was dropped at once.
     ConsumersGone {
         /// Records forwarded into the bridge before that.
         forwarded: u64,
-        /// The records taken from the stream that could not be delivered.
+        /// The records taken from the stream that could not be delivered,
+        /// each partition's in the order they came: the batch being filled,
+        /// whole, and the record in hand, last.
         unsent: Vec<T>,
     },
 }

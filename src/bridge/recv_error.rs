@@ -1,3 +1,6 @@
+//! Why a receive that does not wait, or waits only so long, returned no
+//! record.
+
 use core::fmt;
 
 /// Why a [`Consumer::try_recv`](super::Consumer::try_recv) returned no

@@ -1,12 +1,15 @@
+//! The router: one async end over several bridges (partitions), which
+//! sends each record to the partition of its key, so that all records of a
+//! key reach one consumer, in order.
+
 use alloc::vec::Vec;
 use core::fmt;
-use core::future::poll_fn;
 use core::num::NonZeroUsize;
-use core::pin::pin;
 
 use futures_core::Stream;
 
 use super::overflow::{boxed, SharedOnDrop};
+use super::pump;
 use super::{Bridge, Consumer, OnDrop, Producer, Pumped, SendError, Stats};
 use crate::sync::Arc;
 
@@ -134,6 +137,105 @@ impl<T> Router<T> {
         self.partitions.len()
     }
 
+    /// Records in the partitions now, summed: each as [`Producer::len`]
+    /// counts them. A snapshot: other ends may change it at once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Bridge;
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (router, mut consumers) = Bridge::new(NonZeroUsize::new(4).unwrap())
+    ///     .partitioned(NonZeroUsize::new(2).unwrap());
+    /// smol::block_on(async {
+    ///     router.send(0, "even").await.unwrap();
+    ///     router.send(1, "odd").await.unwrap();
+    /// });
+    /// assert_eq!(router.len(), 2);
+    /// consumers[1].next();
+    /// assert_eq!(router.len(), 1);
+    /// ```
+    pub fn len(&self) -> usize {
+        self.partitions
+            .iter()
+            .map(Producer::len)
+            .fold(0, usize::saturating_add)
+    }
+
+    /// Whether no partition holds a record now ([`len`](Router::len) is 0).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Bridge;
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (router, _consumers) = Bridge::new(NonZeroUsize::MIN).partitioned(NonZeroUsize::MIN);
+    /// assert!(router.is_empty());
+    /// smol::block_on(router.send(0, 'x')).unwrap();
+    /// assert!(!router.is_empty());
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Closes every partition, as [`Producer::close`] closes a bridge:
+    /// sends fail from now on (those waiting for room too, and a
+    /// [`pump_by`](Router::pump_by) ends), and each partition's consumers
+    /// drain what it holds, then end. Returns whether this call closed any
+    /// partition (`false`: every one was closed already).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Bridge;
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (router, consumers) = Bridge::new(NonZeroUsize::new(4).unwrap())
+    ///     .partitioned(NonZeroUsize::new(2).unwrap());
+    /// let other = router.clone();
+    /// smol::block_on(router.send(1, "late")).unwrap();
+    /// assert!(router.close());
+    /// assert!(!other.close()); // closed already
+    /// assert!(smol::block_on(other.send(0, "never")).is_err());
+    /// let got: Vec<Vec<_>> = consumers.into_iter().map(|c| c.collect()).collect();
+    /// assert_eq!(got, [vec![], vec!["late"]]); // they end, though `other` lives
+    /// ```
+    pub fn close(&self) -> bool {
+        // Every partition, not only up to the first that closes now.
+        self.partitions
+            .iter()
+            .map(Producer::close)
+            .fold(false, |closed, now| closed | now)
+    }
+
+    /// Whether every partition is closed: [`close`](Router::close) was
+    /// called, or each partition's consumers are gone or closed it. Every
+    /// send fails then.
+    ///
+    /// A partition also closes alone, when its consumers go or one of them
+    /// [closes](Consumer::close) it: sends of its keys fail, and a
+    /// [`pump_by`](Router::pump_by) ends at its next record for it, while
+    /// `is_closed` stays `false` as long as another partition is open.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use confluo::Bridge;
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (router, mut consumers) = Bridge::new(NonZeroUsize::MIN)
+    ///     .partitioned::<u8>(NonZeroUsize::new(2).unwrap());
+    /// drop(consumers.pop());
+    /// assert!(!router.is_closed()); // partition 0 is open
+    /// drop(consumers.pop());
+    /// assert!(router.is_closed());
+    /// ```
+    pub fn is_closed(&self) -> bool {
+        self.partitions.iter().all(Producer::is_closed)
+    }
+
     /// The producer of the partition that `key` goes to.
     fn route(&self, key: usize) -> &Producer<T> {
         &self.partitions[key % self.partitions.len()]
@@ -164,9 +266,16 @@ impl<T> Router<T> {
     }
 
     /// Forwards every item of `stream` to the partition of its key, then
-    /// ends; or ends at once, dropping the stream, when a record's partition
-    /// has no consumer left. Records travel one per message: a router does
-    /// not batch, whatever [`Bridge::batch`] says.
+    /// ends; or ends, dropping the stream, once a record's partition has no
+    /// consumer left (or was closed), handing back the records it took and
+    /// could not send.
+    ///
+    /// With [`Bridge::batch`], records are batched per partition as
+    /// [`Producer::pump`] batches them: of the records the stream has ready
+    /// at once, those of one partition travel in one message, in the order
+    /// they came. A record whose partition is full waits, under
+    /// [`Overflow::Block`](super::Overflow::Block), until the batches
+    /// taken for the other partitions are sent.
     ///
     /// # Cancel safety
     ///
@@ -180,30 +289,38 @@ impl<T> Router<T> {
     /// use std::num::NonZeroUsize;
     ///
     /// let (router, mut consumers) = Bridge::new(NonZeroUsize::new(8).unwrap())
+    ///     .batch(NonZeroUsize::new(4).unwrap())
     ///     .partitioned(NonZeroUsize::new(2).unwrap());
     /// let pumped = smol::block_on(router.pump_by(futures::stream::iter([1, 2, 3, 5]), |&n| n));
     /// assert_eq!(pumped, Pumped::Ended { forwarded: 4 });
+    /// // Partition 1 got 1, 3 and 5 in one message: one left in the channel.
+    /// assert_eq!(consumers[1].size_hint(), (1, None));
     /// assert_eq!(consumers.remove(0).collect::<Vec<_>>(), [2]);
     /// assert_eq!(consumers.remove(0).collect::<Vec<_>>(), [1, 3, 5]);
+    /// ```
+    ///
+    /// When a partition's consumers are gone, the records taken for it come
+    /// back; those of the other partitions are sent:
+    ///
+    /// ```
+    /// use confluo::{Bridge, Pumped};
+    /// use std::num::NonZeroUsize;
+    ///
+    /// let (router, mut consumers) = Bridge::new(NonZeroUsize::new(8).unwrap())
+    ///     .batch(NonZeroUsize::new(4).unwrap())
+    ///     .partitioned(NonZeroUsize::new(2).unwrap());
+    /// drop(consumers.pop()); // partition 1
+    /// let pumped = smol::block_on(router.pump_by(futures::stream::iter([2, 3, 4]), |&n| n));
+    /// assert_eq!(pumped, Pumped::ConsumersGone { forwarded: 1, unsent: vec![3] });
+    /// assert_eq!(consumers.remove(0).collect::<Vec<_>>(), [2]);
     /// ```
     pub async fn pump_by<S, K>(self, stream: S, mut key: K) -> Pumped<T>
     where
         S: Stream<Item = T>,
         K: FnMut(&T) -> usize,
     {
-        let mut stream = pin!(stream);
-        let mut forwarded = 0;
-        while let Some(record) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
-            let partition = self.route(key(&record));
-            if let Err(SendError(record)) = partition.send(record).await {
-                return Pumped::ConsumersGone {
-                    forwarded,
-                    unsent: alloc::vec![record],
-                };
-            }
-            forwarded += 1;
-        }
-        Pumped::Ended { forwarded }
+        let partitions = self.partitions.len();
+        pump::pump(&self.partitions, stream, |record| key(record) % partitions).await
     }
 }
 

@@ -1,3 +1,5 @@
+//! Why a send failed, holding the record, as async-channel's errors do.
+
 use core::fmt;
 
 /// Why a send failed: the bridge is closed (every consumer is gone, or an
