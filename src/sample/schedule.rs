@@ -1,3 +1,4 @@
+use core::fmt;
 use core::hash::Hash;
 use core::time::Duration;
 
@@ -129,7 +130,7 @@ const TOLERANCE: Duration = Duration::from_millis(5);
 /// // The read took 60 ms; slot 1 is due at 130 ms all the same.
 /// assert_eq!(schedule.due(), Some(ms(130)));
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Schedule {
     pub(super) grid: Grid,
     /// Less than the period.
@@ -435,5 +436,21 @@ impl Schedule {
             phase + (start - phase + period - 1) / period * period
         };
         from_nanos(first)
+    }
+}
+
+/// Flat, as the builder sets it: the grid's rule and the next slot.
+impl fmt::Debug for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Schedule")
+            .field("period", &self.grid.period.get())
+            .field("phase", &self.phase)
+            .field("start", &self.start)
+            .field("aligned", &self.aligned)
+            .field("missed", &self.grid.missed)
+            .field("tolerance", &self.grid.tolerance)
+            .field("seq", &self.place.seq)
+            .field("due", &self.place.due)
+            .finish()
     }
 }
