@@ -70,7 +70,7 @@ impl<K, C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
     ///
     /// See [`in_flight`](Fleet::in_flight).
     pub fn flying(&self) -> usize {
-        self.crew.flights.len()
+        self.crew.flying
     }
 
     /// Whether `id` is one of the fleet's sources.
@@ -145,7 +145,7 @@ impl<K, C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
     pub fn remove(&mut self, id: MemberId) -> Option<K> {
         let member = self.crew.members.remove(id)?;
         if let State::Flying(flight) = member.state {
-            self.crew.flights.remove(flight);
+            self.crew.ground(flight);
         }
         Some(member.key)
     }

@@ -1,11 +1,12 @@
 //! A sample in flight: the connect, when the source has no connection,
-//! then the read. A [`Fleet`](super::Fleet) keeps its flights in a
+//! then the read. A [`Fleet`](super::Fleet) flies them in lanes held by a
 //! [`Gather`](crate::Gather), which polls only those that were woken, and
-//! drops a flight to cut it at its deadline or when its source is removed.
+//! clears a lane to cut its flight at its deadline or when its source is
+//! removed.
 
 use core::future::Future;
 use core::pin::Pin;
-use core::task::{Context, Poll};
+use core::task::{Context, Poll, Waker};
 use core::time::Duration;
 
 use futures_core::stream::Stream;
@@ -74,5 +75,78 @@ where
             }
         };
         Poll::Ready(Some((*this.index, landed)))
+    }
+}
+
+pin_project! {
+    /// A place for one flight at a time, kept from one flight to the next:
+    /// the fleet's [`Gather`](crate::Gather) holds lanes, not flights, so a
+    /// sample costs no allocation and no push into the `Gather`. A lane
+    /// keeps the waker the `Gather` last polled it with, and is woken
+    /// through it when a flight is set in it; a wake left over from the
+    /// lane's last flight only polls the next one once more, which futures
+    /// allow. Anyone else polls the flight, not the lane, so the kept waker
+    /// stays the `Gather`'s.
+    pub(super) struct Lane<ConnectFut, ReadFut> {
+        #[pin]
+        flight: Option<Flight<ConnectFut, ReadFut>>,
+        waker: Option<Waker>,
+    }
+}
+
+impl<ConnectFut, ReadFut> Lane<ConnectFut, ReadFut> {
+    pub(super) fn new(flight: Flight<ConnectFut, ReadFut>) -> Self {
+        Lane {
+            flight: Some(flight),
+            waker: None,
+        }
+    }
+
+    /// The flight in the lane.
+    pub(super) fn flight(self: Pin<&mut Self>) -> Option<Pin<&mut Flight<ConnectFut, ReadFut>>> {
+        self.project().flight.as_pin_mut()
+    }
+
+    /// Sets `flight` in the idle lane, and wakes the lane to poll it.
+    pub(super) fn start(self: Pin<&mut Self>, flight: Flight<ConnectFut, ReadFut>) {
+        let mut this = self.project();
+        this.flight.set(Some(flight));
+        if let Some(waker) = this.waker.as_ref() {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Ends the flight in the lane, dropping it (and the connection it
+    /// holds) now; returns the slot it was for.
+    pub(super) fn clear(self: Pin<&mut Self>) -> Option<(u32, Meta, bool)> {
+        let mut flight = self.project().flight;
+        let done = flight
+            .as_ref()
+            .as_pin_ref()
+            .map(|f| (f.index, f.meta, f.connecting()));
+        flight.set(None);
+        done
+    }
+}
+
+impl<ConnectFut, ReadFut, Conn, T, E> Stream for Lane<ConnectFut, ReadFut>
+where
+    ConnectFut: Future<Output = Result<Conn, E>>,
+    ReadFut: Future<Output = (Option<Conn>, Result<T, E>)>,
+{
+    type Item = (u32, Landed<Conn, T, E>);
+
+    /// The flight's next step, or, idle, pending. The waker is kept (it is
+    /// the `Gather`'s for this lane) to wake the lane for its next flight.
+    /// A lane never ends.
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.project();
+        if !this.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            *this.waker = Some(cx.waker().clone());
+        }
+        match this.flight.as_pin_mut() {
+            Some(flight) => flight.poll_next(cx),
+            None => Poll::Pending,
+        }
     }
 }

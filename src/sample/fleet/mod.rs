@@ -11,6 +11,7 @@ mod run;
 mod wheel;
 
 use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 use core::fmt;
 use core::future::Future;
 use core::num::NonZeroUsize;
@@ -175,6 +176,8 @@ where
                 wheel: Wheel::new(),
                 waiting: VecDeque::new(),
                 flights: Gather::new(),
+                idle: Vec::new(),
+                flying: 0,
             },
             clock,
             armed: None,
@@ -332,7 +335,7 @@ impl<K, C: Clock, Conn, Connect, ConnectFut, Read, ReadFut> fmt::Debug
             .field("in_flight", &self.crew.limit)
             .field("resolution", &self.crew.resolution)
             .field("sources", &self.crew.members.len())
-            .field("flying", &self.crew.flights.len())
+            .field("flying", &self.crew.flying)
             .field("waiting", &self.crew.waiting.len())
             .field("alarms", &self.crew.wheel.len())
             .finish_non_exhaustive()

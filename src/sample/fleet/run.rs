@@ -7,6 +7,7 @@
 //! has a sample to yield.
 
 use alloc::collections::VecDeque;
+use alloc::vec::Vec;
 use core::future::Future;
 use core::pin::Pin;
 use core::task::{Context, Poll};
@@ -14,7 +15,7 @@ use core::time::Duration;
 
 use futures_core::stream::Stream;
 
-use super::flight::{Flight, Landed, Meta, Step};
+use super::flight::{Flight, Landed, Lane, Meta, Step};
 use super::members::{Mark, Members, State};
 use super::wheel::Wheel;
 use super::Fleet;
@@ -68,7 +69,12 @@ pub(super) struct Crew<K, Conn, Connect, Read, ConnectFut, ReadFut> {
     pub(super) members: Members<K, Conn>,
     pub(super) wheel: Wheel<Alarm>,
     pub(super) waiting: VecDeque<Waiting>,
-    pub(super) flights: Gather<Flight<ConnectFut, ReadFut>>,
+    /// The lanes, each flying one sample or idle.
+    pub(super) flights: Gather<Lane<ConnectFut, ReadFut>>,
+    /// The idle lanes.
+    pub(super) idle: Vec<SourceId>,
+    /// Samples in flight.
+    pub(super) flying: usize,
 }
 
 impl<K, Conn, Connect, Read, ConnectFut, ReadFut>
@@ -76,6 +82,16 @@ impl<K, Conn, Connect, Read, ConnectFut, ReadFut>
 {
     pub(super) fn timeout(&self) -> Duration {
         self.timeout.unwrap_or_else(|| self.schedule.period().get())
+    }
+
+    /// Ends the flight in lane `id` now, its connection with it, and
+    /// returns its source's index, its slot, and whether it was still
+    /// connecting; the lane goes idle.
+    pub(super) fn ground(&mut self, id: SourceId) -> Option<(u32, Meta, bool)> {
+        let done = self.flights.get_mut(id)?.clear()?;
+        self.idle.push(id);
+        self.flying -= 1;
+        Some(done)
     }
 
     /// The resolution in nanoseconds, at least 1: a tick's length.
@@ -127,14 +143,14 @@ where
             Poll::Ready(Some(Event::Item(id, (index, landed)))) => {
                 return self.land(id, index, landed, now)
             }
-            // Flights are taken out when they land; none ends.
+            // Lanes never end.
             Poll::Ready(Some(Event::Ended(_))) => return Work::Did,
             Poll::Ready(None) | Poll::Pending => {}
         }
         if let Some((_, Alarm(mark))) = self.wheel.pop(self.tick_at(now)) {
             return self.fire(mark, now, cx);
         }
-        if self.flights.len() < self.limit {
+        if self.flying < self.limit {
             if let Some(waiting) = self.waiting.pop_front() {
                 return self.start(waiting, now);
             }
@@ -180,7 +196,8 @@ where
         cx: &mut Context<'_>,
     ) -> Work<(K, Sample<T, E>)> {
         for _ in 0..2 {
-            let Some(flight) = self.flights.get_mut(id) else {
+            // The flight, not the lane: the lane keeps the `Gather`'s waker.
+            let Some(flight) = self.flights.get_mut(id).and_then(Lane::flight) else {
                 return Work::Did;
             };
             match flight.poll_next(cx) {
@@ -192,18 +209,18 @@ where
                 _ => break,
             }
         }
-        let Some(flight) = self.flights.remove(id) else {
+        let Some((index, meta, connecting)) = self.ground(id) else {
             return Work::Did;
         };
-        let Some(member) = self.members.at(flight.index) else {
+        let Some(member) = self.members.at(index) else {
             return Work::Did;
         };
-        if flight.connecting() {
+        if connecting {
             member.attempts.failed(now, &self.backoff, &mut self.random);
         } else {
             member.attempts.lost(now, &self.backoff, &mut self.random);
         }
-        self.finish(flight.index, flight.meta, Outcome::TimedOut, now)
+        self.finish(index, meta, Outcome::TimedOut, now)
     }
 
     /// A waiting source takes a place in flight: its connect, or its read.
@@ -237,7 +254,17 @@ where
                 connect: (self.connect)(&member.key),
             },
         };
-        let id = self.flights.push(Flight { index, meta, step });
+        let flight = Flight { index, meta, step };
+        let id = match self.idle.pop() {
+            Some(id) => {
+                if let Some(lane) = self.flights.get_mut(id) {
+                    lane.start(flight);
+                }
+                id
+            }
+            None => self.flights.push(Lane::new(flight)),
+        };
+        self.flying += 1;
         let mark = self.members.enter(index, State::Flying(id));
         self.alarm(Some(deadline), Alarm(mark));
         Work::Did
@@ -259,7 +286,8 @@ where
             Landed::Connected(Ok(conn)) => {
                 member.attempts.connected();
                 let read = (self.read)(&member.key, conn);
-                if let Some(flight) = self.flights.get_mut(id) {
+                let flight = self.flights.get_mut(id).and_then(Lane::flight);
+                if let Some(flight) = flight {
                     flight.project().step.set(Step::Reading { read });
                 }
                 return Work::Did;
@@ -282,10 +310,10 @@ where
                 }
             }
         };
-        let Some(flight) = self.flights.remove(id) else {
+        let Some((_, meta, _)) = self.ground(id) else {
             return Work::Did;
         };
-        self.finish(index, flight.meta, outcome, now)
+        self.finish(index, meta, outcome, now)
     }
 
     /// The sample of the slot in `meta` is done: it is yielded, and the
