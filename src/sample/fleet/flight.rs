@@ -53,17 +53,18 @@ impl<ConnectFut, ReadFut> Flight<ConnectFut, ReadFut> {
     }
 }
 
-/// A stream that yields its step's result, tagged with the member's
-/// index, each time a step lands; the fleet then gives it its next step or
-/// drops it.
-impl<ConnectFut, ReadFut, Conn, T, E> Stream for Flight<ConnectFut, ReadFut>
-where
-    ConnectFut: Future<Output = Result<Conn, E>>,
-    ReadFut: Future<Output = (Option<Conn>, Result<T, E>)>,
-{
-    type Item = (u32, Landed<Conn, T, E>);
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+impl<ConnectFut, ReadFut> Flight<ConnectFut, ReadFut> {
+    /// Polls the step in hand: once it lands, its result, tagged with the
+    /// member's index; the fleet then gives the flight its next step or
+    /// ends it.
+    pub(super) fn poll_step<Conn, T, E>(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<(u32, Landed<Conn, T, E>)>
+    where
+        ConnectFut: Future<Output = Result<Conn, E>>,
+        ReadFut: Future<Output = (Option<Conn>, Result<T, E>)>,
+    {
         let this = self.project();
         let landed = match this.step.project() {
             StepProj::Connecting { connect } => {
@@ -74,7 +75,7 @@ where
                 Landed::Read(conn, result)
             }
         };
-        Poll::Ready(Some((*this.index, landed)))
+        Poll::Ready((*this.index, landed))
     }
 }
 
@@ -145,7 +146,7 @@ where
             *this.waker = Some(cx.waker().clone());
         }
         match this.flight.as_pin_mut() {
-            Some(flight) => flight.poll_next(cx),
+            Some(flight) => flight.poll_step(cx).map(Some),
             None => Poll::Pending,
         }
     }

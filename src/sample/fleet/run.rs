@@ -200,13 +200,13 @@ where
             let Some(flight) = self.flights.get_mut(id).and_then(Lane::flight) else {
                 return Work::Did;
             };
-            match flight.poll_next(cx) {
-                Poll::Ready(Some((index, landed))) => match self.land(id, index, landed, now) {
+            match flight.poll_step(cx) {
+                Poll::Ready((index, landed)) => match self.land(id, index, landed, now) {
                     // Connected: its read gets its poll.
                     Work::Did => continue,
                     work => return work,
                 },
-                _ => break,
+                Poll::Pending => break,
             }
         }
         let Some((index, meta, connecting)) = self.ground(id) else {
