@@ -11,42 +11,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::thread;
 
-use common::{poll_future, Counters, CountingWaker, Repeat};
+use common::{jittery, poll_future, Counters, CountingWaker, Repeat, XorShift};
 use confluo::{Bridge, Pumped};
 use futures::stream;
 
 fn nz(n: usize) -> NonZeroUsize {
     NonZeroUsize::new(n).unwrap()
-}
-
-/// A small deterministic generator, so failing schedules can be replayed.
-struct XorShift(u64);
-
-impl XorShift {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-/// A stream of `0..n` that now and then returns `Pending` (waking itself),
-/// the way a source waits for I/O.
-fn jittery(n: u32, seed: u64) -> impl futures_core::Stream<Item = u32> {
-    let mut rng = XorShift(seed | 1);
-    let mut next = 0;
-    stream::poll_fn(move |cx| {
-        if next == n {
-            return Poll::Ready(None);
-        }
-        if rng.below(3) == 0 {
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        next += 1;
-        Poll::Ready(Some(next - 1))
-    })
 }
 
 #[test]
@@ -60,7 +30,7 @@ fn every_record_arrives_once_in_order_under_random_schedules() {
         let mut rng = XorShift(0x9E37_79B9_7F4A_7C15 ^ schedule);
         let capacity = 1 + rng.below(64) as usize;
         let batch = 1 + rng.below(8) as usize;
-        let records = rng.below(400) as u32;
+        let records = rng.below(400);
         let consumer_pause = rng.below(4);
         let (producer, consumer) = Bridge::new(nz(capacity)).batch(nz(batch)).open();
         let seed = rng.below(u64::MAX);
@@ -75,13 +45,8 @@ fn every_record_arrives_once_in_order_under_random_schedules() {
             }
             got
         });
-        let pumped = smol::block_on(producer.pump(jittery(records, seed)));
-        assert_eq!(
-            pumped,
-            Pumped::Ended {
-                forwarded: records as u64
-            }
-        );
+        let pumped = smol::block_on(producer.pump(jittery(0..records, seed, 3)));
+        assert_eq!(pumped, Pumped::Ended { forwarded: records });
         let got = worker.join().unwrap();
         assert_eq!(
             got,
@@ -102,7 +67,7 @@ fn consumers_dropped_mid_batch_lose_nothing_under_random_schedules() {
         let mut rng = XorShift(0xD1B5_4A32_D192_ED03 ^ schedule);
         let capacity = 1 + rng.below(64) as usize;
         let batch = 1 + rng.below(8) as usize;
-        let records = rng.below(400) as u32;
+        let records = rng.below(400);
         let (producer, survivor) = Bridge::new(nz(capacity)).batch(nz(batch)).open();
         // One to three consumers that each go away after a few records,
         // most likely with the rest of a batch in hand.
@@ -110,17 +75,17 @@ fn consumers_dropped_mid_batch_lose_nothing_under_random_schedules() {
             .map(|_| {
                 let mut consumer = survivor.clone();
                 let limit = rng.below(40) as usize;
-                thread::spawn(move || consumer.by_ref().take(limit).collect::<Vec<u32>>())
+                thread::spawn(move || consumer.by_ref().take(limit).collect::<Vec<u64>>())
             })
             .collect();
         let survivor = thread::spawn(move || {
             let mut survivor = survivor;
-            let got = survivor.by_ref().collect::<Vec<u32>>();
+            let got = survivor.by_ref().collect::<Vec<u64>>();
             (survivor, got)
         });
-        let pumped = smol::block_on(producer.pump(jittery(records, rng.below(u64::MAX))));
-        assert_eq!(pumped.forwarded(), records as u64);
-        let mut got: Vec<u32> = droppers
+        let pumped = smol::block_on(producer.pump(jittery(0..records, rng.below(u64::MAX), 3)));
+        assert_eq!(pumped.forwarded(), records);
+        let mut got: Vec<u64> = droppers
             .into_iter()
             .flat_map(|dropper| dropper.join().unwrap())
             .collect();
@@ -137,7 +102,7 @@ fn consumers_dropped_mid_batch_lose_nothing_under_random_schedules() {
         let stats = survivor.stats();
         assert_eq!(
             (stats.sent(), stats.received(), stats.depth()),
-            (records as u64, records as u64, 0),
+            (records, records, 0),
             "schedule {schedule}"
         );
         assert!(stats.peak_depth() <= capacity, "schedule {schedule}");

@@ -12,7 +12,7 @@ use std::task::{Context, Poll, Waker};
 use std::thread;
 use std::time::Duration;
 
-use common::{poll_future, CountingWaker};
+use common::{poll_future, CountingWaker, XorShift};
 use confluo::{Bridge, Consumer, Pumped, RecvTimeoutError, TryRecvError};
 // `StreamExt` is named at each call, not imported: its methods and
 // `Iterator`'s share names (`next`, `collect`), and a consumer has both.
@@ -25,18 +25,6 @@ fn nz(n: usize) -> NonZeroUsize {
 /// Polls the consumer as a stream once.
 fn poll_stream<T>(consumer: &mut Consumer<T>, waker: &Waker) -> Poll<Option<T>> {
     Pin::new(consumer).poll_next(&mut Context::from_waker(waker))
-}
-
-/// A small deterministic generator, so failing schedules can be replayed.
-struct XorShift(u64);
-
-impl XorShift {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
 }
 
 /// Ready after `polls` polls, waking itself each time it is not: the other

@@ -8,12 +8,12 @@
 //! capacity small enough that the pumps wait for room.
 #![cfg(feature = "std")]
 
+mod common;
+
 use std::future::Future;
 use std::num::NonZeroUsize;
 use std::pin::Pin;
-use std::sync::mpsc;
 use std::thread;
-use std::time::Duration;
 
 use confluo::{Bridge, Consumer, Producer};
 use futures::stream;
@@ -28,15 +28,6 @@ const PER_SOURCE: u32 = 5_000;
 type Got = (&'static str, Vec<Record>);
 
 type Task<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-/// Runs `work` on a thread of its own and waits at most a minute for it.
-fn within_a_minute<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> R {
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || done.send(work()));
-    result
-        .recv_timeout(Duration::from_secs(60))
-        .expect("still running after a minute: a consumer or a pump never woke")
-}
 
 /// One pump per source, each sending its records in order.
 fn pumps(producer: Producer<Record>) -> Vec<Task<u64>> {
@@ -168,7 +159,8 @@ fn on_smol<T: Send + 'static>(task: Task<T>) -> Task<T> {
 #[test]
 fn mixed_consumers_on_smol_get_every_record_once_in_order_per_source() {
     for shape in SHAPES {
-        let got = within_a_minute(move || smol::block_on(mixed(shape, on_smol, on_smol)));
+        let got =
+            common::within_on_a_thread(60, move || smol::block_on(mixed(shape, on_smol, on_smol)));
         check(got, &format!("{shape:?}"));
     }
 }
@@ -177,7 +169,7 @@ fn mixed_consumers_on_smol_get_every_record_once_in_order_per_source() {
 fn mixed_consumers_on_tokio_get_every_record_once_in_order_per_source() {
     for shape in SHAPES {
         for threads in [1, 2] {
-            let got = within_a_minute(move || {
+            let got = common::within_on_a_thread(60, move || {
                 let runtime = match threads {
                     1 => tokio::runtime::Builder::new_current_thread().build(),
                     n => tokio::runtime::Builder::new_multi_thread()

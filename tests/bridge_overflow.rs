@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::thread;
 
-use common::{poll_future, CountingWaker};
+use common::{jittery, poll_future, CountingWaker, XorShift};
 use confluo::{Bridge, Consumer, Overflow, Producer, Pumped, TrySendError};
 use futures::stream;
 
@@ -24,36 +24,6 @@ fn nz(n: usize) -> NonZeroUsize {
 
 const POLICIES: [Overflow; 3] = [Overflow::Block, Overflow::DropNewest, Overflow::DropOldest];
 const DROPPING: [Overflow; 2] = [Overflow::DropNewest, Overflow::DropOldest];
-
-/// A small deterministic generator, so failing schedules can be replayed.
-struct XorShift(u64);
-
-impl XorShift {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-/// A stream of `from..to` that now and then returns `Pending` (waking
-/// itself), the way a source waits for I/O.
-fn jittery(from: u64, to: u64, seed: u64) -> impl futures_core::Stream<Item = u64> {
-    let mut rng = XorShift(seed | 1);
-    let mut next = from;
-    stream::poll_fn(move |cx| {
-        if next == to {
-            return Poll::Ready(None);
-        }
-        if rng.below(4) == 0 {
-            cx.waker().wake_by_ref();
-            return Poll::Pending;
-        }
-        next += 1;
-        Poll::Ready(Some(next - 1))
-    })
-}
 
 /// Opens a bridge whose dropped records are kept, in the order dropped.
 #[allow(clippy::type_complexity)]
@@ -225,7 +195,7 @@ fn a_slow_consumer_and_a_burst_keep_the_depth_bounded_and_the_counts_exact() {
             let at = format!("{policy:?}, capacity {capacity}, batch {batch}");
             let (producer, consumer, dropped) = open_keeping(capacity, batch, policy);
             let slow = thread::spawn(move || consume_slowly(consumer, 7));
-            let pumped = smol::block_on(producer.pump(jittery(0, N, 11)));
+            let pumped = smol::block_on(producer.pump(jittery(0..N, 11, 4)));
             assert_eq!(pumped, Pumped::Ended { forwarded: N }, "{at}");
             let (got, consumer, deepest) = slow.join().unwrap();
             let dropped = taken(&dropped);
@@ -270,7 +240,7 @@ fn several_producers_keep_their_own_order_under_every_policy() {
             let pumps: Vec<_> = (0..3u64)
                 .map(|p| {
                     let producer = producer.clone();
-                    let records = jittery(p * 1_000_000, p * 1_000_000 + EACH, p + 3);
+                    let records = jittery(p * 1_000_000..p * 1_000_000 + EACH, p + 3, 4);
                     thread::spawn(move || smol::block_on(producer.pump(records)))
                 })
                 .collect();
@@ -313,7 +283,7 @@ fn a_drop_policy_pump_stops_when_every_consumer_is_gone() {
                     consumer.next();
                 }
             });
-            let pumped = smol::block_on(producer.pump(jittery(0, u64::MAX, 1)));
+            let pumped = smol::block_on(producer.pump(jittery(0..u64::MAX, 1, 4)));
             reader.join().unwrap();
             match pumped {
                 Pumped::ConsumersGone { unsent, .. } => assert!(!unsent.is_empty()),

@@ -6,9 +6,11 @@
 //! back what it could not send.
 #![cfg(feature = "std")]
 
+mod common;
+
 use std::num::NonZeroUsize;
 use std::pin::Pin;
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -18,16 +20,6 @@ use futures::stream::{self, Stream};
 
 fn nz(n: usize) -> NonZeroUsize {
     NonZeroUsize::new(n).unwrap()
-}
-
-/// Runs `work` on a thread of its own and waits at most a minute for it: a
-/// lost wake fails the test instead of hanging it.
-fn within_a_minute<R: Send + 'static>(work: impl FnOnce() -> R + Send + 'static) -> R {
-    let (done, result) = mpsc::channel();
-    thread::spawn(move || done.send(work()));
-    result
-        .recv_timeout(Duration::from_secs(60))
-        .expect("still running after a minute")
 }
 
 /// Yields its groups one after another: each group's records are ready at
@@ -126,7 +118,7 @@ fn pump_by_sends_the_other_batches_before_it_waits_for_a_full_partition() {
     // Were key 0's batch held while the pump waits for room for key 1, it
     // would never come.
     assert_eq!(even.recv_timeout(Duration::from_secs(60)), Ok(0));
-    let got = within_a_minute(move || {
+    let got = common::within_on_a_thread(60, move || {
         let odd: Vec<usize> = odd.collect();
         (odd, even.collect::<Vec<_>>(), pump.join().unwrap())
     });
@@ -223,7 +215,7 @@ fn close_ends_a_pump_waiting_for_room() {
             thread::yield_now();
         }
         assert!(closer.close());
-        let pumped = within_a_minute(move || pump.join().unwrap());
+        let pumped = common::within_on_a_thread(60, move || pump.join().unwrap());
         let Pumped::ConsumersGone { forwarded, unsent } = pumped else {
             panic!("the pump ended as if its stream had: batch {batch}");
         };

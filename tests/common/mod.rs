@@ -1,4 +1,6 @@
-//! Test sources and wakers that count what happens to them.
+//! Test sources and wakers that count what happens to them, a small
+//! deterministic generator, and deadlines that turn a lost wake into a
+//! failure.
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::VecDeque;
@@ -194,4 +196,49 @@ pub fn within<T>(seconds: u64, future: impl std::future::Future<Output = T>) -> 
         smol::Timer::after(std::time::Duration::from_secs(seconds)).await;
         panic!("no progress for {seconds} s: a lost wake");
     }))
+}
+
+/// Runs `work` on a thread of its own and waits at most `seconds` for it:
+/// a lost wake in threaded code fails the test instead of hanging it.
+pub fn within_on_a_thread<R: Send + 'static>(
+    seconds: u64,
+    work: impl FnOnce() -> R + Send + 'static,
+) -> R {
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(work()));
+    result
+        .recv_timeout(std::time::Duration::from_secs(seconds))
+        .unwrap_or_else(|_| panic!("still running after {seconds} s: a lost wake"))
+}
+
+/// A small deterministic generator (xorshift64), so failing schedules can
+/// be replayed from their seed.
+pub struct XorShift(pub u64);
+
+impl XorShift {
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// A stream of `range` that, one poll in `one_in`, returns `Pending` after
+/// waking itself, the way a source waits for I/O.
+pub fn jittery(range: std::ops::Range<u64>, seed: u64, one_in: u64) -> impl Stream<Item = u64> {
+    let mut rng = XorShift(seed | 1);
+    let mut next = range.start;
+    futures::stream::poll_fn(move |cx| {
+        if next == range.end {
+            return Poll::Ready(None);
+        }
+        if rng.below(one_in) == 0 {
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        next += 1;
+        Poll::Ready(Some(next - 1))
+    })
 }
