@@ -72,7 +72,9 @@ pin_project! {
     ///   is down and backed off.
     ///
     /// The reads in flight are driven by a [`Gather`] inside the fleet,
-    /// which polls only the ones woken; each is boxed while it flies.
+    /// which polls only the ones woken. They fly in boxed lanes kept from
+    /// one sample to the next, as many as were ever in flight at once, so
+    /// a sample allocates nothing.
     ///
     /// # Cancel safety
     ///
