@@ -20,6 +20,8 @@
 //! Run without `--bench` (as `cargo test` does), it is a smoke run that checks
 //! every contender delivered every record.
 
+mod common;
+
 use std::hint::black_box;
 use std::num::NonZeroUsize;
 use std::thread;
@@ -127,6 +129,7 @@ fn bridged_with(
 }
 
 fn main() {
+    println!("Machine: {}", common::machine());
     let bench = std::env::args().any(|arg| arg == "--bench");
     let only = std::env::var("CONFLUO_BENCH_ONLY").unwrap_or_default();
     let (records, reps) = if bench { (2_000_000, 5) } else { (10_000, 1) };

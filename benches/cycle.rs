@@ -401,6 +401,7 @@ fn run<R: Runtime>(rt: &R, bench: bool, sizes: &[usize], latency: Duration, roun
 }
 
 fn main() {
+    println!("Machine: {}", common::machine());
     let bench = std::env::args().any(|arg| arg == "--bench");
     let full = std::env::var("CONFLUO_BENCH").as_deref() == Ok("full");
     let (sizes, latency, rounds): (&[usize], _, _) = match (bench, full) {

@@ -45,6 +45,7 @@ impl Mode {
 }
 
 fn main() {
+    println!("Machine: {}", common::machine());
     let mode = Mode::from_env();
     ready_throughput(mode);
 }

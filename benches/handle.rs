@@ -127,6 +127,7 @@ const CONTENDERS: &[Contender] = &[
 ];
 
 fn main() {
+    println!("Machine: {}", common::machine());
     let bench = std::env::args().any(|arg| arg == "--bench");
     let full = std::env::var("CONFLUO_BENCH").as_deref() == Ok("full");
     let (n, reps) = match (bench, full) {

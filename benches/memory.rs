@@ -8,6 +8,8 @@
 //! on 1,000 sources. It is a separate program from the speed benchmarks,
 //! because counting every allocation slows allocation down.
 
+mod common;
+
 use std::hint::black_box;
 
 use futures::executor::block_on;
@@ -32,6 +34,7 @@ fn held<T>(f: impl FnOnce() -> T) -> (T, isize) {
 }
 
 fn main() {
+    println!("Machine: {}", common::machine());
     let n = if std::env::args().any(|arg| arg == "--bench") {
         1_000_000
     } else {

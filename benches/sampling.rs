@@ -274,6 +274,7 @@ fn main() {
         contend(&args[at + 1], run);
         return;
     }
+    println!("Machine: {}", common::machine());
     let bench = args.iter().any(|a| a == "--bench");
     let full = std::env::var("CONFLUO_BENCH").is_ok_and(|v| v == "full");
     let sizes: &[u32] = match (bench, full) {

@@ -142,6 +142,7 @@ const CONTENDERS: &[Contender] = &[
 ];
 
 fn main() {
+    println!("Machine: {}", common::machine());
     let bench = std::env::args().any(|arg| arg == "--bench");
     let full = std::env::var("CONFLUO_BENCH").as_deref() == Ok("full");
     let (messages, reps, sizes): (usize, usize, &[usize]) = match (bench, full) {

@@ -25,3 +25,20 @@ pub(crate) fn spread(mut values: Vec<f64>) -> (f64, f64, f64) {
         values[values.len() - 1],
     )
 }
+
+/// The machine a run measured: the CPU model as the kernel names it, and
+/// how many threads may run at once. Every benchmark prints it first, so
+/// that a table carries the machine it came from.
+pub(crate) fn machine() -> String {
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|line| line.starts_with("model name"))
+                .and_then(|line| line.split(':').nth(1))
+                .map(|model| model.trim().to_owned())
+        })
+        .unwrap_or_else(|| String::from("unknown CPU"));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("{model}, {threads} hardware threads")
+}
