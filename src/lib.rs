@@ -157,5 +157,6 @@ pub use bridge::{
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use gather::{
     gather, gather_all, try_gather_all, Event, Events, Gather, GatherAll, GatherHandle,
-    IntoSources, KeyedGather, PushError, SourceId, Sources, SourcesMut, TryGatherAll, Until,
+    IntoSources, KeyedGather, KeyedHandle, PushError, ShardedHandle, SourceId, Sources, SourcesMut,
+    TryGatherAll, Until,
 };

@@ -205,6 +205,12 @@ impl<S> GatherHandle<S> {
     pub fn remove(&self, id: SourceId) -> bool {
         self.registry.remove(id)
     }
+
+    /// Wakes the `Gather`'s task, for a change queued elsewhere (a keyed
+    /// handle's).
+    pub(super) fn wake(&self) {
+        self.registry.wake_gather();
+    }
 }
 
 impl<S> Clone for GatherHandle<S> {

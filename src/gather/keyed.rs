@@ -15,6 +15,7 @@ use core::task::{Context, Poll};
 use futures_core::stream::{FusedStream, Stream};
 
 use super::id::Event;
+use super::keyed_handle::Inbox;
 use super::keys::Keys;
 use super::Gather;
 
@@ -70,8 +71,9 @@ macro_rules! keyed_gather {
         #[doc(alias = "StreamGroup")]
         #[must_use = "streams do nothing unless polled"]
         pub struct KeyedGather<K, S, H $($default)*> {
-            gather: Gather<S>,
+            pub(super) gather: Gather<S>,
             keys: Keys<K, H>,
+            pub(super) inbox: Inbox<K, S>,
         }
     };
 }
@@ -121,6 +123,7 @@ impl<K, S, H> KeyedGather<K, S, H> {
         KeyedGather {
             gather: Gather::new(),
             keys: Keys::with_hasher(hasher),
+            inbox: Inbox::new(),
         }
     }
 
@@ -199,23 +202,9 @@ impl<K, S, H> KeyedGather<K, S, H> {
     /// assert!(sensors.is_empty() && !sensors.contains(&7));
     /// ```
     pub fn clear(&mut self) {
+        self.inbox.drop_changes();
         self.gather.clear();
         self.keys.clear();
-    }
-
-    /// The sources without their keys, as a `Gather`: to close them all
-    /// with [`close_all`](crate::guard::close_all), say.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// let mut sensors = confluo::KeyedGather::new();
-    /// sensors.insert("boiler", futures::stream::pending::<u8>());
-    /// let gather: confluo::Gather<_> = sensors.into_gather();
-    /// assert_eq!(gather.len(), 1);
-    /// ```
-    pub fn into_gather(self) -> Gather<S> {
-        self.gather
     }
 }
 
@@ -244,7 +233,13 @@ impl<K: Hash + Eq, S, H: BuildHasher> KeyedGather<K, S, H> {
     /// # });
     /// ```
     pub fn insert(&mut self, key: K, source: S) -> Option<Pin<Box<S>>> {
-        let old = self.remove(&key);
+        self.take_changes();
+        self.insert_taken(key, source)
+    }
+
+    /// [`insert`](Self::insert), once the handles' changes are taken in.
+    pub(super) fn insert_taken(&mut self, key: K, source: S) -> Option<Pin<Box<S>>> {
+        let old = self.remove_taken(&key);
         let id = self.gather.push(source);
         self.keys.insert(key, id);
         old
@@ -262,6 +257,16 @@ impl<K: Hash + Eq, S, H: BuildHasher> KeyedGather<K, S, H> {
     /// assert!(sensors.remove("boiler").is_none());
     /// ```
     pub fn remove<Q>(&mut self, key: &Q) -> Option<Pin<Box<S>>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.take_changes();
+        self.remove_taken(key)
+    }
+
+    /// [`remove`](Self::remove), once the handles' changes are taken in.
+    pub(super) fn remove_taken<Q>(&mut self, key: &Q) -> Option<Pin<Box<S>>>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
@@ -330,7 +335,24 @@ impl<K: Hash + Eq, S, H: BuildHasher> KeyedGather<K, S, H> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
+        self.take_changes();
         self.gather.get_mut(self.keys.get(key)?)
+    }
+
+    /// The sources without their keys, as a `Gather`: to close them all
+    /// with [`close_all`](crate::guard::close_all), say.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let mut sensors = confluo::KeyedGather::new();
+    /// sensors.insert("boiler", futures::stream::pending::<u8>());
+    /// let gather: confluo::Gather<_> = sensors.into_gather();
+    /// assert_eq!(gather.len(), 1);
+    /// ```
+    pub fn into_gather(mut self) -> Gather<S> {
+        self.take_changes();
+        core::mem::take(&mut self.gather)
     }
 }
 
@@ -359,7 +381,7 @@ impl<K: Hash + Eq + Clone, S: Stream, H: BuildHasher> KeyedGather<K, S, H> {
     /// assert_eq!(sensors.poll_event(&mut cx), Poll::Ready(None));
     /// ```
     pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event<S::Item, K>>> {
-        self.gather.poll_event(cx).map(|event| {
+        self.poll_gather(cx).map(|event| {
             event.map(|event| match event {
                 Event::Item(id, item) => {
                     Event::Item(self.keys.key_of(id).expect(KEYED).clone(), item)
@@ -393,7 +415,7 @@ impl<K: Hash + Eq + Clone, S: Stream, H: BuildHasher> Stream for KeyedGather<K, 
 /// True when no source is left.
 impl<K: Hash + Eq + Clone, S: Stream, H: BuildHasher> FusedStream for KeyedGather<K, S, H> {
     fn is_terminated(&self) -> bool {
-        self.is_empty()
+        self.is_done()
     }
 }
 

@@ -10,7 +10,9 @@
 //! ids), `access.rs` (a `Gather` as a container of sources), `handle.rs`
 //! (pushes and removals from other threads) and `registry.rs` (what the
 //! handles share with the `Gather`), `keyed.rs` (sources by keys of the
-//! user's) and `keys.rs` (the table of keys), `until.rs` (stopping at a
+//! user's), `keys.rs` (the table of keys) and `keyed_handle.rs` (keyed
+//! changes from other threads), `sharded.rs` (keyed
+//! sources spread over several tasks), `until.rs` (stopping at a
 //! signal and keeping the sources), `future.rs` (futures gathered in input
 //! order).
 
@@ -22,6 +24,7 @@ mod gather;
 mod handle;
 mod id;
 mod keyed;
+mod keyed_handle;
 mod keys;
 mod line;
 #[cfg(all(test, confluo_loom))]
@@ -30,6 +33,7 @@ mod occupied;
 mod poll;
 mod ready;
 mod registry;
+mod sharded;
 mod slots;
 mod until;
 
@@ -40,4 +44,6 @@ pub use gather::{gather, Gather};
 pub use handle::{GatherHandle, PushError};
 pub use id::{Event, SourceId};
 pub use keyed::KeyedGather;
+pub use keyed_handle::KeyedHandle;
+pub use sharded::ShardedHandle;
 pub use until::Until;

@@ -185,7 +185,7 @@ impl<S> Registry<S> {
         while self.changes.pop().is_ok() {}
     }
 
-    fn wake_gather(&self) {
+    pub(super) fn wake_gather(&self) {
         fence(Ordering::SeqCst);
         self.shared.wake_task();
     }
