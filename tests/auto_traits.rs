@@ -9,8 +9,8 @@ use std::marker::{PhantomData, PhantomPinned};
 use std::rc::Rc;
 
 use confluo::{
-    Event, Events, Gather, GatherAll, GatherHandle, IntoSources, KeyedGather, PushError, SourceId,
-    Sources, SourcesMut, TryGatherAll, Until,
+    Event, Events, Gather, GatherAll, GatherHandle, IntoSources, KeyedGather, KeyedHandle,
+    PushError, ShardedHandle, SourceId, Sources, SourcesMut, TryGatherAll, Until,
 };
 
 struct Probe<T: ?Sized>(PhantomData<T>);
@@ -109,6 +109,12 @@ fn handles_are_send_and_sync_when_their_sources_are_send() {
     assert_eq!(traits!(GatherHandle<PinnedStream>), (true, true, true));
     assert_eq!(traits!(PushError<Plain>), (true, true, true));
     assert_eq!(traits!(PushError<Local>), (false, false, true));
+    assert_eq!(traits!(KeyedHandle<u8, Plain>), (true, true, true));
+    assert_eq!(traits!(KeyedHandle<u8, SendOnly>), (true, true, true));
+    assert_eq!(traits!(KeyedHandle<u8, Local>), (false, false, true));
+    assert_eq!(traits!(KeyedHandle<Rc<u8>, Plain>), (false, false, true));
+    assert_eq!(traits!(ShardedHandle<u8, SendOnly>), (true, true, true));
+    assert_eq!(traits!(ShardedHandle<u8, Local>), (false, false, true));
 }
 
 /// A signal that is not `Unpin`, as an `async` block is not.
