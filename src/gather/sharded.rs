@@ -130,6 +130,8 @@ impl<K, S, H: Clone> KeyedGather<K, S, H> {
     /// );
     /// assert_eq!(handle.shards(), 3);
     /// ```
+    // The pair, as `Bridge::partitioned` gives its router and consumers.
+    #[allow(clippy::type_complexity)]
     pub fn sharded_with_hasher(
         shards: NonZeroUsize,
         hasher: H,
