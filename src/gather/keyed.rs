@@ -1,7 +1,7 @@
 //! [`KeyedGather`]: a [`Gather`] whose sources go by keys of the user's,
 //! as in tokio-stream's `StreamMap` and futures-concurrency's
 //! `StreamGroup`. The `Gather` does the polling; `keys.rs` finds a key's
-//! source, and a source's key, in O(1).
+//! source, and a source's key, in O(1); `keyed_stream.rs` polls it.
 
 use alloc::boxed::Box;
 use core::borrow::Borrow;
@@ -10,17 +10,12 @@ use core::hash::{BuildHasher, Hash};
 use core::iter::FromIterator;
 use core::num::NonZeroU32;
 use core::pin::Pin;
-use core::task::{Context, Poll};
 
-use futures_core::stream::{FusedStream, Stream};
-
-use super::id::Event;
 use super::keyed_handle::Inbox;
 use super::keys::Keys;
 use super::Gather;
-
-/// Every source has its key from `insert` until it leaves.
-const KEYED: &str = "every source of a KeyedGather has a key";
+#[cfg(doc)]
+use super::{KeyedHandle, ShardedHandle};
 
 /// The struct, with std's `RandomState` as its default hasher where there
 /// is std (features only add: without std, the hasher is named).
@@ -52,6 +47,14 @@ macro_rules! keyed_gather {
         /// old connection in one call); to refuse instead, ask
         /// [`contains`](KeyedGather::contains) first.
         ///
+        /// # From other threads, and on every core
+        ///
+        /// [`handle`](KeyedGather::handle) gives a [`KeyedHandle`] that
+        /// inserts and removes by key from any task or thread while the
+        /// `KeyedGather` is polled; [`sharded`](KeyedGather::sharded) opens
+        /// several `KeyedGather`s, to drive on a task each, behind one
+        /// [`ShardedHandle`] that places each key on one of them.
+        ///
         /// # Examples
         ///
         /// ```
@@ -72,7 +75,7 @@ macro_rules! keyed_gather {
         #[must_use = "streams do nothing unless polled"]
         pub struct KeyedGather<K, S, H $($default)*> {
             pub(super) gather: Gather<S>,
-            keys: Keys<K, H>,
+            pub(super) keys: Keys<K, H>,
             pub(super) inbox: Inbox<K, S>,
         }
     };
@@ -340,7 +343,10 @@ impl<K: Hash + Eq, S, H: BuildHasher> KeyedGather<K, S, H> {
     }
 
     /// The sources without their keys, as a `Gather`: to close them all
-    /// with [`close_all`](crate::guard::close_all), say.
+    /// with [`close_all`](crate::guard::close_all), say. The changes
+    /// queued by handles are taken in first; a [`KeyedHandle`] left can
+    /// no longer insert (its source comes back), and the `Gather` waits
+    /// for it to go before it ends, as for a handle of its own.
     ///
     /// # Examples
     ///
@@ -353,69 +359,6 @@ impl<K: Hash + Eq, S, H: BuildHasher> KeyedGather<K, S, H> {
     pub fn into_gather(mut self) -> Gather<S> {
         self.take_changes();
         core::mem::take(&mut self.gather)
-    }
-}
-
-impl<K: Hash + Eq + Clone, S: Stream, H: BuildHasher> KeyedGather<K, S, H> {
-    /// Polls for the next [`Event`]: an item with a clone of its source's
-    /// key, or the end of a source with its key (then dropped). Returns
-    /// `Ready(None)` when no source is left.
-    ///
-    /// # Panics
-    ///
-    /// A panic of a source's `poll_next` propagates to the caller, and the
-    /// source is dropped, as [`Gather::poll_event`] says; its key goes when
-    /// the key is next removed or inserted.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use confluo::{Event, KeyedGather};
-    /// use std::task::{Context, Poll, Waker};
-    ///
-    /// let mut sensors = KeyedGather::new();
-    /// sensors.insert("boiler", futures::stream::iter([71]));
-    /// let mut cx = Context::from_waker(Waker::noop());
-    /// assert_eq!(sensors.poll_event(&mut cx), Poll::Ready(Some(Event::Item("boiler", 71))));
-    /// assert_eq!(sensors.poll_event(&mut cx), Poll::Ready(Some(Event::Ended("boiler"))));
-    /// assert_eq!(sensors.poll_event(&mut cx), Poll::Ready(None));
-    /// ```
-    pub fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event<S::Item, K>>> {
-        self.poll_gather(cx).map(|event| {
-            event.map(|event| match event {
-                Event::Item(id, item) => {
-                    Event::Item(self.keys.key_of(id).expect(KEYED).clone(), item)
-                }
-                Event::Ended(id) => Event::Ended(self.keys.remove_id(id).expect(KEYED)),
-            })
-        })
-    }
-}
-
-impl<K: Hash + Eq + Clone, S: Stream, H: BuildHasher> Stream for KeyedGather<K, S, H> {
-    type Item = (K, S::Item);
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<(K, S::Item)>> {
-        let this = self.get_mut();
-        // Each end drops a source: the loop ends.
-        loop {
-            match core::task::ready!(this.poll_event(cx)) {
-                Some(Event::Item(key, item)) => return Poll::Ready(Some((key, item))),
-                Some(Event::Ended(_)) => {}
-                None => return Poll::Ready(None),
-            }
-        }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.gather.size_hint()
-    }
-}
-
-/// True when no source is left.
-impl<K: Hash + Eq + Clone, S: Stream, H: BuildHasher> FusedStream for KeyedGather<K, S, H> {
-    fn is_terminated(&self) -> bool {
-        self.is_done()
     }
 }
 

@@ -21,13 +21,10 @@
 
 use core::fmt;
 use core::hash::{BuildHasher, Hash};
-use core::task::{Context, Poll};
 
 use concurrent_queue::ConcurrentQueue;
-use futures_core::stream::Stream;
 
 use super::handle::{GatherHandle, PushError};
-use super::id::Event;
 use super::KeyedGather;
 use crate::sync::Arc;
 
@@ -59,7 +56,7 @@ impl<K, S> Inbox<K, S> {
 
     /// True while a change waits.
     #[inline(always)]
-    fn has_changes(&self) -> bool {
+    pub(super) fn has_changes(&self) -> bool {
         self.0.as_ref().is_some_and(|changes| !changes.is_empty())
     }
 }
@@ -174,37 +171,6 @@ impl<K: Hash + Eq, S, H: BuildHasher> KeyedGather<K, S, H> {
                 Err(_) => break,
             }
         }
-    }
-}
-
-impl<K: Hash + Eq + Clone, S: Stream, H: BuildHasher> KeyedGather<K, S, H> {
-    /// Polls the `Gather` within for its next event, with the changes of
-    /// handles taken in first.
-    pub(super) fn poll_gather(&mut self, cx: &mut Context<'_>) -> Poll<Option<Event<S::Item>>> {
-        loop {
-            self.take_changes();
-            let polled = self.gather.poll_event(cx);
-            if !self.inbox.has_changes() {
-                return polled;
-            }
-            match polled {
-                // A change came after the `Gather` looked, and after its
-                // waker was stored: yield, and take it in on the next call.
-                Poll::Pending => {
-                    cx.waker().wake_by_ref();
-                    return Poll::Pending;
-                }
-                // The last handle queued changes and went: take them in.
-                // No handle is left, so this loops at most once more.
-                Poll::Ready(None) => continue,
-                ready => return ready,
-            }
-        }
-    }
-
-    /// True once no source is left and none can come.
-    pub(super) fn is_done(&self) -> bool {
-        self.gather.is_empty() && !self.gather.may_grow() && !self.inbox.has_changes()
     }
 }
 

@@ -10,8 +10,8 @@
 //! ids), `access.rs` (a `Gather` as a container of sources), `handle.rs`
 //! (pushes and removals from other threads) and `registry.rs` (what the
 //! handles share with the `Gather`), `keyed.rs` (sources by keys of the
-//! user's), `keys.rs` (the table of keys) and `keyed_handle.rs` (keyed
-//! changes from other threads), `sharded.rs` (keyed
+//! user's), `keys.rs` (the table of keys), `keyed_stream.rs` (polling it),
+//! `keyed_handle.rs` (keyed changes from other threads), `sharded.rs` (keyed
 //! sources spread over several tasks), `until.rs` (stopping at a
 //! signal and keeping the sources), `future.rs` (futures gathered in input
 //! order).
@@ -25,6 +25,7 @@ mod handle;
 mod id;
 mod keyed;
 mod keyed_handle;
+mod keyed_stream;
 mod keys;
 mod line;
 #[cfg(all(test, confluo_loom))]

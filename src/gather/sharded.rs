@@ -34,7 +34,9 @@ use crate::sample::stable_hash;
 /// Each shard yields `(key, item)`. Pump every shard into one bridge
 /// through clones of one [`Router`](crate::Router), routing by a hash of
 /// the key, and a key's items reach one consumer in order, as they left
-/// its source.
+/// its source. Routed by [`stable_hash`] of the key, as the shards are
+/// placed, with as many partitions as shards, each shard sends to one
+/// partition only.
 ///
 /// # The end
 ///
