@@ -14,13 +14,15 @@
 //! Merges whose poll scans every source (`Merge`, `StreamMap`) get fewer
 //! messages at large N (the table says how many), so a run ends in minutes;
 //! the figure is per message either way. Run without `--bench` (as
-//! `cargo test` does), it is a smoke run that checks every contender.
+//! `cargo test` does), it is a smoke run that checks every contender hands
+//! out every message, in order, as it is sent.
 
 mod common;
 
 use common::{selected, size_selected, spread};
 
 use std::hint::black_box;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
@@ -141,6 +143,23 @@ const CONTENDERS: &[Contender] = &[
     ("tokio-stream StreamMap", stream_map, true),
 ];
 
+/// A smoke run of one contender, on a thread of its own: one that loses a
+/// message would wait for it forever, so it gets a minute, then fails by name.
+fn watched(
+    name: &str,
+    run: fn(usize, &[usize]) -> Duration,
+    n: usize,
+    targets: Vec<usize>,
+) -> Duration {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(run(n, &targets)));
+    match finished.recv_timeout(Duration::from_secs(60)) {
+        Ok(time) => time,
+        Err(RecvTimeoutError::Timeout) => panic!("{name} lost a message at N = {n}"),
+        Err(RecvTimeoutError::Disconnected) => panic!("{name} failed at N = {n}"),
+    }
+}
+
 fn main() {
     println!("Machine: {}", common::machine());
     let bench = std::env::args().any(|arg| arg == "--bench");
@@ -168,7 +187,11 @@ fn main() {
                     continue;
                 }
                 let count = if *scans { scanning_messages } else { messages };
-                let time = run(n, &targets(n, count));
+                let time = if bench {
+                    run(n, &targets(n, count))
+                } else {
+                    watched(name, *run, n, targets(n, count))
+                };
                 per_message[c].push(time.as_secs_f64() * 1e9 / count as f64);
             }
         }
