@@ -19,7 +19,8 @@
 //! `current_thread_unconstrained` (or `multi_thread_unconstrained`) runs the
 //! ingestion future inside `tokio::task::unconstrained`. Run without
 //! `--bench` (as `cargo test` does), it is a smoke run with a 1 ms latency
-//! that checks every contender delivers every reading.
+//! that checks every contender delivers every reading: each sensor's
+//! readings in order, none lost or repeated, and every sensor read.
 
 mod common;
 
@@ -78,8 +79,82 @@ impl Measured {
     }
 }
 
-/// Runs `rounds` cycles of `n` readings after one warm-up cycle.
+/// Runs `rounds` cycles of `n` readings after one warm-up cycle. In a smoke
+/// run, it also checks the readings (see [`Ledger`]); a run with `--bench`
+/// measures the merge as it is.
 async fn cycles<M: Stream<Item = Item> + Unpin>(
+    mut merged: M,
+    n: usize,
+    rounds: u32,
+    region: Region,
+) -> Measured {
+    if std::env::args().any(|arg| arg == "--bench") {
+        return timed_cycles(merged, n, rounds, region).await;
+    }
+    let mut ledger = Ledger::new(n);
+    let recorded = merged.by_ref().inspect(|item| ledger.record(item));
+    let measured = timed_cycles(recorded, n, rounds, region).await;
+    // A fair merge reads every sensor within a few cycles; one that lost a
+    // sensor never does.
+    for _ in 0..50 * n {
+        if ledger.unread().is_none() {
+            break;
+        }
+        let item = merged.next().await.expect("sensors never end");
+        ledger.record(&item);
+    }
+    if let Some(sensor) = ledger.unread() {
+        panic!("sensor {sensor} was never read");
+    }
+    measured
+}
+
+/// What each sensor delivered so far: its next read number.
+struct Ledger {
+    next_seq: Vec<u64>,
+}
+
+impl Ledger {
+    fn new(n: usize) -> Self {
+        Ledger {
+            next_seq: vec![0; n],
+        }
+    }
+
+    /// Fails if a reading of this sensor was lost, repeated or reordered.
+    fn record(&mut self, item: &Item) {
+        let (sensor, seq) = match item {
+            Ok(reading) => (reading.sensor, reading.seq),
+            Err(fault) => (fault.sensor, fault.seq),
+        };
+        let next = &mut self.next_seq[sensor as usize];
+        assert_eq!(seq, *next, "sensor {sensor}: a reading lost or repeated");
+        *next += 1;
+    }
+
+    /// A sensor not read yet, if there is one.
+    fn unread(&self) -> Option<usize> {
+        self.next_seq.iter().position(|&next| next == 0)
+    }
+}
+
+/// Says which contender a failed check was running.
+struct Naming<'a> {
+    name: &'a str,
+    n: usize,
+    runtime: &'static str,
+}
+
+impl Drop for Naming<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("in {} at N = {} on {}", self.name, self.n, self.runtime);
+        }
+    }
+}
+
+/// The cycles as they are measured.
+async fn timed_cycles<M: Stream<Item = Item> + Unpin>(
     mut merged: M,
     n: usize,
     rounds: u32,
@@ -353,7 +428,14 @@ fn run<R: Runtime>(rt: &R, bench: bool, sizes: &[usize], latency: Duration, roun
             if bench {
                 eprint!("  {} N = {n}: {name}...\r", R::NAME);
             }
-            let m = contender(rt, n, latency, rounds);
+            let m = {
+                let _naming = Naming {
+                    name,
+                    n,
+                    runtime: R::NAME,
+                };
+                contender(rt, n, latency, rounds)
+            };
             if bench {
                 eprint!("{:70}\r", "");
             }
