@@ -7,6 +7,13 @@
 //! line compares `Gather`'s time beyond T with the best peer's, cycle by
 //! cycle: median, min and max of the ratio.
 //!
+//! The contenders: confluo's `Gather`, futures' `select_all`,
+//! futures-buffered's `MergeUnbounded`, futures-concurrency's `Merge` on a
+//! `Vec` and its `StreamGroup`, tokio-stream's `StreamMap`, and a task per
+//! sensor sending into one channel. W1 and W2 also run sets of futures
+//! (`FuturesUnordered`, of futures and of futures-buffered); W3 runs merges
+//! of streams only, as a sensor is a stream.
+//!
 //! ```text
 //! cargo bench --bench cycle                      # N up to 10,000
 //! CONFLUO_BENCH=full cargo bench --bench cycle   # N up to 1,000,000
@@ -273,6 +280,19 @@ fn merge<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
     rt.block_on(cycles(merged, n, rounds, region))
 }
 
+fn stream_group<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
+    use futures_concurrency::stream::StreamGroup;
+    let region = Region::new(rt);
+    let merged: StreamGroup<_> = sensors(rt, n, t).into_iter().collect();
+    rt.block_on(cycles(merged, n, rounds, region))
+}
+
+fn merge_unbounded<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
+    let region = Region::new(rt);
+    let merged: futures_buffered::MergeUnbounded<_> = sensors(rt, n, t).into_iter().collect();
+    rt.block_on(cycles(merged, n, rounds, region))
+}
+
 fn stream_map<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
     let region = Region::new(rt);
     let mut map = tokio_stream::StreamMap::with_capacity(n);
@@ -370,11 +390,13 @@ fn sequential<R: Runtime>(rt: &R, n: usize, t: Duration) -> Duration {
 
 type Contender<R> = (&'static str, fn(&R, usize, Duration, u32) -> Measured);
 
-fn contenders<R: Runtime>() -> [Contender<R>; 5] {
+fn contenders<R: Runtime>() -> [Contender<R>; 7] {
     [
         ("confluo Gather", confluo_gather::<R>),
         ("futures select_all", select_all::<R>),
+        ("futures-buffered MergeUnbounded", merge_unbounded::<R>),
         ("futures-concurrency Merge (Vec)", merge::<R>),
+        ("futures-concurrency StreamGroup", stream_group::<R>),
         ("tokio-stream StreamMap", stream_map::<R>),
         ("task per sensor + channel", task_per_sensor::<R>),
     ]
