@@ -7,6 +7,13 @@
 //! line compares `Gather`'s time beyond T with the best peer's, cycle by
 //! cycle: median, min and max of the ratio.
 //!
+//! The contenders: confluo's `Gather`, futures' `select_all`,
+//! futures-buffered's `MergeUnbounded`, futures-concurrency's `Merge` on a
+//! `Vec` and its `StreamGroup`, tokio-stream's `StreamMap`, and a task per
+//! sensor sending into one channel. W1 and W2 also run sets of futures
+//! (`FuturesUnordered`, of futures and of futures-buffered); W3 runs merges
+//! of streams only, as a sensor is a stream.
+//!
 //! ```text
 //! cargo bench --bench cycle                      # N up to 10,000
 //! CONFLUO_BENCH=full cargo bench --bench cycle   # N up to 1,000,000
@@ -19,7 +26,8 @@
 //! `current_thread_unconstrained` (or `multi_thread_unconstrained`) runs the
 //! ingestion future inside `tokio::task::unconstrained`. Run without
 //! `--bench` (as `cargo test` does), it is a smoke run with a 1 ms latency
-//! that checks every contender delivers every reading.
+//! that checks every contender delivers every reading: each sensor's
+//! readings in order, none lost or repeated, and every sensor read.
 
 mod common;
 
@@ -78,8 +86,82 @@ impl Measured {
     }
 }
 
-/// Runs `rounds` cycles of `n` readings after one warm-up cycle.
+/// Runs `rounds` cycles of `n` readings after one warm-up cycle. In a smoke
+/// run, it also checks the readings (see [`Ledger`]); a run with `--bench`
+/// measures the merge as it is.
 async fn cycles<M: Stream<Item = Item> + Unpin>(
+    mut merged: M,
+    n: usize,
+    rounds: u32,
+    region: Region,
+) -> Measured {
+    if std::env::args().any(|arg| arg == "--bench") {
+        return timed_cycles(merged, n, rounds, region).await;
+    }
+    let mut ledger = Ledger::new(n);
+    let recorded = merged.by_ref().inspect(|item| ledger.record(item));
+    let measured = timed_cycles(recorded, n, rounds, region).await;
+    // A fair merge reads every sensor within a few cycles; one that lost a
+    // sensor never does.
+    for _ in 0..50 * n {
+        if ledger.unread().is_none() {
+            break;
+        }
+        let item = merged.next().await.expect("sensors never end");
+        ledger.record(&item);
+    }
+    if let Some(sensor) = ledger.unread() {
+        panic!("sensor {sensor} was never read");
+    }
+    measured
+}
+
+/// What each sensor delivered so far: its next read number.
+struct Ledger {
+    next_seq: Vec<u64>,
+}
+
+impl Ledger {
+    fn new(n: usize) -> Self {
+        Ledger {
+            next_seq: vec![0; n],
+        }
+    }
+
+    /// Fails if a reading of this sensor was lost, repeated or reordered.
+    fn record(&mut self, item: &Item) {
+        let (sensor, seq) = match item {
+            Ok(reading) => (reading.sensor, reading.seq),
+            Err(fault) => (fault.sensor, fault.seq),
+        };
+        let next = &mut self.next_seq[sensor as usize];
+        assert_eq!(seq, *next, "sensor {sensor}: a reading lost or repeated");
+        *next += 1;
+    }
+
+    /// A sensor not read yet, if there is one.
+    fn unread(&self) -> Option<usize> {
+        self.next_seq.iter().position(|&next| next == 0)
+    }
+}
+
+/// Says which contender a failed check was running.
+struct Naming<'a> {
+    name: &'a str,
+    n: usize,
+    runtime: &'static str,
+}
+
+impl Drop for Naming<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("in {} at N = {} on {}", self.name, self.n, self.runtime);
+        }
+    }
+}
+
+/// The cycles as they are measured.
+async fn timed_cycles<M: Stream<Item = Item> + Unpin>(
     mut merged: M,
     n: usize,
     rounds: u32,
@@ -198,6 +280,19 @@ fn merge<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
     rt.block_on(cycles(merged, n, rounds, region))
 }
 
+fn stream_group<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
+    use futures_concurrency::stream::StreamGroup;
+    let region = Region::new(rt);
+    let merged: StreamGroup<_> = sensors(rt, n, t).into_iter().collect();
+    rt.block_on(cycles(merged, n, rounds, region))
+}
+
+fn merge_unbounded<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
+    let region = Region::new(rt);
+    let merged: futures_buffered::MergeUnbounded<_> = sensors(rt, n, t).into_iter().collect();
+    rt.block_on(cycles(merged, n, rounds, region))
+}
+
 fn stream_map<R: Runtime>(rt: &R, n: usize, t: Duration, rounds: u32) -> Measured {
     let region = Region::new(rt);
     let mut map = tokio_stream::StreamMap::with_capacity(n);
@@ -295,11 +390,13 @@ fn sequential<R: Runtime>(rt: &R, n: usize, t: Duration) -> Duration {
 
 type Contender<R> = (&'static str, fn(&R, usize, Duration, u32) -> Measured);
 
-fn contenders<R: Runtime>() -> [Contender<R>; 5] {
+fn contenders<R: Runtime>() -> [Contender<R>; 7] {
     [
         ("confluo Gather", confluo_gather::<R>),
         ("futures select_all", select_all::<R>),
+        ("futures-buffered MergeUnbounded", merge_unbounded::<R>),
         ("futures-concurrency Merge (Vec)", merge::<R>),
+        ("futures-concurrency StreamGroup", stream_group::<R>),
         ("tokio-stream StreamMap", stream_map::<R>),
         ("task per sensor + channel", task_per_sensor::<R>),
     ]
@@ -353,7 +450,14 @@ fn run<R: Runtime>(rt: &R, bench: bool, sizes: &[usize], latency: Duration, roun
             if bench {
                 eprint!("  {} N = {n}: {name}...\r", R::NAME);
             }
-            let m = contender(rt, n, latency, rounds);
+            let m = {
+                let _naming = Naming {
+                    name,
+                    n,
+                    runtime: R::NAME,
+                };
+                contender(rt, n, latency, rounds)
+            };
             if bench {
                 eprint!("{:70}\r", "");
             }

@@ -13,7 +13,16 @@
 //!
 //! - W1, ready throughput: N streams of ready items, merged and summed.
 //!   Every contender, the sequential loop too, takes each item through
-//!   `black_box`, so no loop is folded into a formula.
+//!   `black_box`, so no loop is folded into a formula. Items count from 1,
+//!   so an item lost changes the sum the smoke run checks.
+//!
+//! The contenders: the sequential loop (the lower bound), confluo's
+//! `Gather`, futures' `select_all`, futures-buffered's `MergeUnbounded`,
+//! futures-concurrency's `Merge` on a `Vec` and its `StreamGroup`, and
+//! tokio-stream's `StreamMap`; and two sets of futures, futures'
+//! `FuturesUnordered` and futures-buffered's, each holding every stream's
+//! next item as a `StreamFuture` and pushing the rest of the stream back
+//! after each item.
 
 mod common;
 
@@ -23,7 +32,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use futures::executor::block_on;
-use futures::stream::{self, FuturesUnordered, Stream, StreamExt};
+use futures::stream::{self, FuturesUnordered, Stream, StreamExt, StreamFuture};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Mode {
@@ -55,8 +64,9 @@ fn main() {
 
 type Source = stream::Iter<std::ops::Range<u64>>;
 
+/// Items count from 1, so that a lost item always changes the sum.
 fn sources(n: usize, per_source: u64) -> Vec<Source> {
-    (0..n).map(|_| stream::iter(0..per_source)).collect()
+    (0..n).map(|_| stream::iter(1..per_source + 1)).collect()
 }
 
 async fn drain<S: Stream<Item = u64> + Unpin>(mut merged: S) -> u64 {
@@ -99,16 +109,23 @@ fn select_all(sources: Vec<Source>) -> (u64, Duration) {
     timed(stream::select_all(sources))
 }
 
-fn futures_unordered(sources: Vec<Source>) -> (u64, Duration) {
-    let mut pending: FuturesUnordered<_> =
-        sources.into_iter().map(StreamExt::into_future).collect();
+/// A set of futures as a merge: each stream's next item is a
+/// `StreamFuture` in `pending`; once it is out, the rest of the stream is
+/// pushed back. Both sets of futures run this one loop.
+fn refilled<P>(
+    mut pending: P,
+    mut push: impl FnMut(&mut P, StreamFuture<Source>),
+) -> (u64, Duration)
+where
+    P: Stream<Item = (Option<u64>, Source)> + Unpin,
+{
     let start = Instant::now();
     let sum = block_on(async {
         let mut sum = 0u64;
         while let Some((item, rest)) = pending.next().await {
             if let Some(x) = item {
                 sum = sum.wrapping_add(black_box(x));
-                pending.push(rest.into_future());
+                push(&mut pending, rest.into_future());
             }
         }
         sum
@@ -116,9 +133,33 @@ fn futures_unordered(sources: Vec<Source>) -> (u64, Duration) {
     (black_box(sum), start.elapsed())
 }
 
+fn futures_unordered(sources: Vec<Source>) -> (u64, Duration) {
+    let pending: FuturesUnordered<_> = sources.into_iter().map(StreamExt::into_future).collect();
+    refilled(pending, |set, next| set.push(next))
+}
+
+fn buffered_unordered(sources: Vec<Source>) -> (u64, Duration) {
+    use futures_buffered::FuturesUnordered;
+    let pending: FuturesUnordered<_> = sources.into_iter().map(StreamExt::into_future).collect();
+    refilled(pending, |set, next| set.push(next))
+}
+
+fn merge_unbounded(sources: Vec<Source>) -> (u64, Duration) {
+    timed(
+        sources
+            .into_iter()
+            .collect::<futures_buffered::MergeUnbounded<_>>(),
+    )
+}
+
 fn merge(sources: Vec<Source>) -> (u64, Duration) {
     use futures_concurrency::stream::Merge;
     timed(sources.merge())
+}
+
+fn stream_group(sources: Vec<Source>) -> (u64, Duration) {
+    use futures_concurrency::stream::StreamGroup;
+    timed(sources.into_iter().collect::<StreamGroup<_>>())
 }
 
 fn stream_map(sources: Vec<Source>) -> (u64, Duration) {
@@ -134,7 +175,10 @@ const CONTENDERS: &[Contender] = &[
     ("confluo Gather", confluo_gather),
     ("futures select_all", select_all),
     ("futures FuturesUnordered", futures_unordered),
+    ("futures-buffered FuturesUnordered", buffered_unordered),
+    ("futures-buffered MergeUnbounded", merge_unbounded),
     ("futures-concurrency Merge (Vec)", merge),
+    ("futures-concurrency StreamGroup", stream_group),
     ("tokio-stream StreamMap", stream_map),
 ];
 
@@ -149,7 +193,7 @@ fn ready_throughput(mode: Mode) {
     }
     for &n in sizes.iter().filter(|&&n| size_selected(n)) {
         let per_source = total / n as u64;
-        let expected = n as u64 * (per_source * per_source.saturating_sub(1) / 2);
+        let expected = n as u64 * (per_source * (per_source + 1) / 2);
         // times[contender][rep]
         let mut times = vec![Vec::new(); CONTENDERS.len()];
         for _ in 0..reps {

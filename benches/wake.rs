@@ -11,21 +11,30 @@
 //! `CONFLUO_BENCH_ONLY=Gather` runs only the contenders whose name holds that
 //! text (and the oracle); `CONFLUO_BENCH_N=10` only that N.
 //!
-//! Merges whose poll scans every source (`Merge`, `StreamMap`) get fewer
-//! messages at large N (the table says how many), so a run ends in minutes;
-//! the figure is per message either way. Run without `--bench` (as
-//! `cargo test` does), it is a smoke run that checks every contender.
+//! The contenders: confluo's `Gather`, futures' `select_all`,
+//! futures-buffered's `MergeUnbounded`, futures-concurrency's `Merge` on a
+//! `Vec` and its `StreamGroup`, tokio-stream's `StreamMap`; and two sets of
+//! futures, futures' `FuturesUnordered` and futures-buffered's, each holding
+//! every channel's next message as a `StreamFuture` and pushing the rest of
+//! the channel back after each message.
+//!
+//! Merges whose poll scans every source (`Merge`, `StreamGroup`,
+//! `StreamMap`) get fewer messages at large N (the table says how many), so
+//! a run ends in minutes; the figure is per message either way. Run without
+//! `--bench` (as `cargo test` does), it is a smoke run that checks every
+//! contender hands out every message, in order, as it is sent.
 
 mod common;
 
 use common::{selected, size_selected, spread};
 
 use std::hint::black_box;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use futures::channel::mpsc::{unbounded, UnboundedReceiver, UnboundedSender};
 use futures::executor::block_on;
-use futures::stream::{FuturesUnordered, Stream, StreamExt};
+use futures::stream::{FuturesUnordered, Stream, StreamExt, StreamFuture};
 
 type Receiver = UnboundedReceiver<u64>;
 
@@ -96,20 +105,52 @@ fn select_all(n: usize, targets: &[usize]) -> Duration {
     drive(&senders, targets, futures::stream::select_all(receivers))
 }
 
-fn futures_unordered(n: usize, targets: &[usize]) -> Duration {
-    let (senders, receivers) = channels(n);
-    let mut pending: FuturesUnordered<_> =
-        receivers.into_iter().map(StreamExt::into_future).collect();
-    let merged = futures::stream::poll_fn(move |cx| loop {
+/// A set of futures as a merge: each channel's next message is a
+/// `StreamFuture` in `pending`; once it is out, the rest of the channel is
+/// pushed back. Both sets of futures run this one loop.
+fn refilled<P>(
+    mut pending: P,
+    mut push: impl FnMut(&mut P, StreamFuture<Receiver>),
+) -> impl Stream<Item = u64> + Unpin
+where
+    P: Stream<Item = (Option<u64>, Receiver)> + Unpin,
+{
+    futures::stream::poll_fn(move |cx| loop {
         match futures::ready!(pending.poll_next_unpin(cx)) {
             Some((Some(item), rest)) => {
-                pending.push(rest.into_future());
+                push(&mut pending, rest.into_future());
                 return std::task::Poll::Ready(Some(item));
             }
             Some((None, _)) => continue,
             None => return std::task::Poll::Ready(None),
         }
-    });
+    })
+}
+
+fn futures_unordered(n: usize, targets: &[usize]) -> Duration {
+    let (senders, receivers) = channels(n);
+    let pending: FuturesUnordered<_> = receivers.into_iter().map(StreamExt::into_future).collect();
+    drive(
+        &senders,
+        targets,
+        refilled(pending, |set, next| set.push(next)),
+    )
+}
+
+fn buffered_unordered(n: usize, targets: &[usize]) -> Duration {
+    use futures_buffered::FuturesUnordered;
+    let (senders, receivers) = channels(n);
+    let pending: FuturesUnordered<_> = receivers.into_iter().map(StreamExt::into_future).collect();
+    drive(
+        &senders,
+        targets,
+        refilled(pending, |set, next| set.push(next)),
+    )
+}
+
+fn merge_unbounded(n: usize, targets: &[usize]) -> Duration {
+    let (senders, receivers) = channels(n);
+    let merged: futures_buffered::MergeUnbounded<_> = receivers.into_iter().collect();
     drive(&senders, targets, merged)
 }
 
@@ -117,6 +158,13 @@ fn merge(n: usize, targets: &[usize]) -> Duration {
     use futures_concurrency::stream::Merge;
     let (senders, receivers) = channels(n);
     drive(&senders, targets, receivers.merge())
+}
+
+fn stream_group(n: usize, targets: &[usize]) -> Duration {
+    use futures_concurrency::stream::StreamGroup;
+    let (senders, receivers) = channels(n);
+    let merged: StreamGroup<_> = receivers.into_iter().collect();
+    drive(&senders, targets, merged)
 }
 
 fn stream_map(n: usize, targets: &[usize]) -> Duration {
@@ -137,9 +185,34 @@ const CONTENDERS: &[Contender] = &[
     ("confluo Gather", confluo_gather, false),
     ("futures select_all", select_all, false),
     ("futures FuturesUnordered", futures_unordered, false),
+    (
+        "futures-buffered FuturesUnordered",
+        buffered_unordered,
+        false,
+    ),
+    ("futures-buffered MergeUnbounded", merge_unbounded, false),
     ("futures-concurrency Merge (Vec)", merge, true),
+    // Each poll walks the group's keys in order until one was woken.
+    ("futures-concurrency StreamGroup", stream_group, true),
     ("tokio-stream StreamMap", stream_map, true),
 ];
+
+/// A smoke run of one contender, on a thread of its own: one that loses a
+/// message would wait for it forever, so it gets a minute, then fails by name.
+fn watched(
+    name: &str,
+    run: fn(usize, &[usize]) -> Duration,
+    n: usize,
+    targets: Vec<usize>,
+) -> Duration {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(run(n, &targets)));
+    match finished.recv_timeout(Duration::from_secs(60)) {
+        Ok(time) => time,
+        Err(RecvTimeoutError::Timeout) => panic!("{name} lost a message at N = {n}"),
+        Err(RecvTimeoutError::Disconnected) => panic!("{name} failed at N = {n}"),
+    }
+}
 
 fn main() {
     println!("Machine: {}", common::machine());
@@ -168,7 +241,11 @@ fn main() {
                     continue;
                 }
                 let count = if *scans { scanning_messages } else { messages };
-                let time = run(n, &targets(n, count));
+                let time = if bench {
+                    run(n, &targets(n, count))
+                } else {
+                    watched(name, *run, n, targets(n, count))
+                };
                 per_message[c].push(time.as_secs_f64() * 1e9 / count as f64);
             }
         }
