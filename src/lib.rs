@@ -104,7 +104,10 @@
 //! - `portable-atomic`: implies `alloc`; atomics and `Arc` from
 //!   portable-atomic, for targets without compare-and-swap
 //!   (`thumbv6m-none-eabi`).
-//! - `tokio`: `time::TokioClock`, a clock on tokio's timer.
+//! - `tokio`: `time::TokioClock`, a clock on tokio's timer; and `Gather`
+//!   yields once the task's tokio cooperative budget is spent, instead of
+//!   polling sources that can only return `Pending` (turn it on where a
+//!   `Gather` runs on tokio).
 //! - `async-io`: implies `std`; `time::AsyncIoClock`, a clock on
 //!   async-io's timer (smol's).
 //! - With none, `core` only: the sources `from_read`, `from_iter` and

@@ -61,14 +61,16 @@ use crate::sync::Arc;
 /// (it wakes its task and returns `Pending`) instead of polling every other
 /// ready source only to be told the same.
 ///
-/// Under tokio, run the task that drives a large `Gather` inside
-/// `tokio::task::unconstrained`. On the current-thread runtime tokio defers
-/// the wakes of resources whose budget is spent until its next turn, so no
-/// merge can tell, while it polls, that the rest will say `Pending` too:
-/// 100,000 timer-driven sources then take a hundred round trips or more per cycle
-/// (`BENCHMARKS.md`, W3). `unconstrained` lifts the budget; the task still
-/// returns `Pending` whenever no source is ready, which for an ingestion task
-/// whose records go to other threads is the right time to yield.
+/// Under tokio, turn on confluo's `tokio` feature. tokio defers the wakes
+/// of resources whose task has spent its budget until the task yields, so
+/// no merge can tell from the sources alone that the rest of its round
+/// will say `Pending` too; with the feature, `Gather` asks tokio (through
+/// its public `task::coop` API) before it polls each source in line, and
+/// once the budget is spent it yields, the sources left keeping their
+/// place for the next call. Without it, the sources after the budget ran
+/// out are each polled for nothing, and polled again. Inside
+/// `tokio::task::unconstrained` there is no budget to spend; outside a
+/// tokio runtime the feature changes nothing.
 ///
 /// # Wakers
 ///

@@ -6,7 +6,8 @@
 //! `occupied.rs` (what the slots give of their sources), `ready.rs`
 //! (the wakers and the ready list: all that crosses threads), `line.rs` (who
 //! is polled next, and why that is fair), `gather.rs` (`Gather` and its
-//! methods), `poll.rs` (one call's loop), `events.rs` (items with their
+//! methods), `poll.rs` (one call's loop), `budget.rs` (tokio's
+//! cooperative budget), `events.rs` (items with their
 //! ids), `access.rs` (a `Gather` as a container of sources), `handle.rs`
 //! (pushes and removals from other threads) and `registry.rs` (what the
 //! handles share with the `Gather`), `keyed.rs` (sources by keys of the
@@ -17,6 +18,7 @@
 //! order).
 
 mod access;
+mod budget;
 mod events;
 mod future;
 #[allow(clippy::module_inception)]

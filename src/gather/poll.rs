@@ -13,6 +13,7 @@ use core::task::{Context, Poll, Waker};
 
 use futures_core::stream::{FusedStream, Stream};
 
+use super::budget;
 use super::id::{Event, SourceId};
 use super::line::{locate, Due};
 use super::Gather;
@@ -172,7 +173,8 @@ impl<S: Stream> Gather<S> {
         let mut entries = self.line.len();
         let mut requeued = false;
         while entries > 0 {
-            if yielded >= 2 {
+            if yielded >= 2 || budget::spent() {
+                // The rest of the line keeps its place for the next call.
                 cx.waker().wake_by_ref();
                 return Poll::Pending;
             }
