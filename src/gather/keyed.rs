@@ -29,7 +29,7 @@ macro_rules! keyed_gather {
         /// see [`Gather`]), and yields `(key, item)`; a source that ends is
         /// dropped with its key, as
         /// [`poll_event`](KeyedGather::poll_event) reports
-        /// ([`Event::Ended`] with the key). It ends when no source is left.
+        /// ([`Event::Ended`](crate::Event::Ended) with the key). It ends when no source is left.
         ///
         /// # Keys
         ///

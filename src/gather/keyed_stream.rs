@@ -51,7 +51,7 @@ impl<K: Hash + Eq + Clone, S: Stream, H: BuildHasher> KeyedGather<K, S, H> {
     /// # Panics
     ///
     /// A panic of a source's `poll_next` propagates to the caller, and the
-    /// source is dropped, as [`Gather::poll_event`] says; its key goes when
+    /// source is dropped, as [`Gather::poll_event`](crate::Gather::poll_event) says; its key goes when
     /// the key is next removed or inserted.
     ///
     /// # Examples
