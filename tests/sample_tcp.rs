@@ -294,6 +294,15 @@ fn open_fds() -> Option<usize> {
     Some(std::fs::read_dir("/proc/self/fd").ok()?.count())
 }
 
+/// No more descriptors open than `before`. Fewer is no leak: another
+/// part of the process (the runtime's threads, the test harness) may
+/// close one of its own meanwhile.
+fn assert_none_left_open(before: Option<usize>) {
+    if let (Some(now), Some(before)) = (open_fds(), before) {
+        assert!(now <= before, "{} file descriptors left open", now - before);
+    }
+}
+
 #[test]
 fn hanging_dropping_and_returning_sensors_give_exact_outcomes_and_leak_nothing() {
     let _serial = SERIAL.lock().unwrap_or_else(PoisonError::into_inner);
@@ -405,7 +414,7 @@ fn hanging_dropping_and_returning_sensors_give_exact_outcomes_and_leak_nothing()
 
         drop(all);
         server.until_open(0).await;
-        assert_eq!(open_fds(), fds_before, "file descriptors left open");
+        assert_none_left_open(fds_before);
     });
 }
 
@@ -433,6 +442,6 @@ fn dropping_the_gather_mid_read_closes_every_connection() {
         assert_eq!(open_fds().map(|n| n - 2 * sensors as usize), fds_before);
         drop(all);
         server.until_open(0).await;
-        assert_eq!(open_fds(), fds_before, "file descriptors left open");
+        assert_none_left_open(fds_before);
     });
 }
