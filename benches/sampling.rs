@@ -236,16 +236,7 @@ fn spawn(name: &str, run: Run) -> Outcome {
         .args([run.sensors, run.period.as_millis() as u32, run.slots].map(|n| n.to_string()))
         .output()
         .expect("the benchmark runs itself");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with("RESULT "))
-        .unwrap_or_else(|| {
-            panic!(
-                "{name}: no result\n{stdout}\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
+    let line = common::result_line(name, &output);
     let f: Vec<&str> = line.split_whitespace().collect();
     let n = |i: usize| f[i].parse::<f64>().unwrap();
     Outcome {

@@ -174,16 +174,7 @@ fn measure(name: &str, sensors: u32, latency: Duration, measured: u32) -> Outcom
         })
         .expect("the server says how late it was");
     server.wait().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout
-        .lines()
-        .find(|l| l.starts_with("RESULT "))
-        .unwrap_or_else(|| {
-            panic!(
-                "{name}: no result\n{stdout}\n{}",
-                String::from_utf8_lossy(&output.stderr)
-            )
-        });
+    let line = common::result_line(name, &output);
     let fields: Vec<u64> = line
         .split_whitespace()
         .skip(2)

@@ -15,7 +15,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use common::{manual, poll_once, Counters, CountingWaker, Handle, Manual, Repeat};
+use common::{manual, poll_noop, poll_once, Counters, CountingWaker, Handle, Manual, Repeat};
 use confluo::{Gather, IntoSources, SourceId, Sources, SourcesMut};
 use futures::stream::{self, StreamExt};
 use futures_core::stream::{FusedStream, Stream};
@@ -49,10 +49,6 @@ impl Stream for Meter {
         self.left -= 1;
         Poll::Ready(Some(self.key))
     }
-}
-
-fn poll<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
-    poll_once(stream, futures::task::noop_waker_ref())
 }
 
 /// Always ready sources, one per key, all counted by `counters`.
@@ -102,7 +98,7 @@ trait NextItem {
 
 impl<S: Stream<Item = usize> + Unpin> NextItem for S {
     fn next_item(&mut self) -> usize {
-        match poll(self) {
+        match poll_noop(self) {
             Poll::Ready(Some(item)) => item,
             other => panic!("expected an item, got {other:?}"),
         }
@@ -127,7 +123,7 @@ fn stale_ids_name_nothing_even_when_a_new_source_takes_their_slot() {
     assert!(gather.remove(removed).is_some());
     assert_stale(&mut gather, removed);
     // Ended: the `Gather` drops a source once it returns `None`.
-    assert_eq!(poll(&mut gather), Poll::Ready(None));
+    assert_eq!(poll_noop(&mut gather), Poll::Ready(None));
     assert_stale(&mut gather, ended);
     // Both slots serve new sources now; the old ids reach neither.
     let again: Vec<SourceId> = (2..4).map(|key| gather.push(Meter::new(key, 1))).collect();
@@ -210,7 +206,7 @@ fn iter_and_iter_mut_go_over_every_source_in_slot_order_with_an_exact_len() {
 
     // Reach every source: read and reset the poll count each keeps.
     for _ in 0..9 {
-        let _ = poll(&mut gather);
+        let _ = poll_noop(&mut gather);
     }
     let mut polls = Vec::new();
     let mut sources: SourcesMut<'_, Meter> = gather.iter_mut();
@@ -280,7 +276,7 @@ fn no_stale_wake_of_a_cleared_source_reaches_a_later_source_in_its_slot() {
     let old = Counters::new();
     let (sources, handles) = manuals(N, &old);
     let mut gather: Gather<Manual<usize>> = sources.into_iter().collect();
-    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
     let stale: Vec<Waker> = handles.iter().filter_map(Handle::waker).collect();
     assert_eq!((stale.len(), old.polls()), (N, N));
 
@@ -288,7 +284,7 @@ fn no_stale_wake_of_a_cleared_source_reaches_a_later_source_in_its_slot() {
     // one yielded an item (its turn goes on), with the rest of that third
     // in line; another third woke after that, their wakes not taken yet.
     send_from_threads(&handles[..N / 3]);
-    assert!(matches!(poll(&mut gather), Poll::Ready(Some(_))));
+    assert!(matches!(poll_noop(&mut gather), Poll::Ready(Some(_))));
     send_from_threads(&handles[N / 3..2 * N / 3]);
     let polled = old.polls();
 
@@ -301,9 +297,9 @@ fn no_stale_wake_of_a_cleared_source_reaches_a_later_source_in_its_slot() {
     let fresh = Counters::new();
     let (sources, fresh_handles) = manuals(N, &fresh);
     let first: Vec<SourceId> = sources.into_iter().map(|s| gather.push(s)).collect();
-    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
     assert_eq!(fresh.polls(), N, "each new source once");
-    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
     assert_eq!(fresh.polls(), N, "and not again for an old wake");
 
     // The old wakers, fired now from other threads, reach nobody.
@@ -312,7 +308,7 @@ fn no_stale_wake_of_a_cleared_source_reaches_a_later_source_in_its_slot() {
             scope.spawn(move || waker.wake_by_ref());
         }
     });
-    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
     assert_eq!((fresh.polls(), old.polls()), (N, polled));
 
     // Cleared again: the slots of the new sources serve the next ones, which
@@ -331,8 +327,8 @@ fn no_stale_wake_of_a_cleared_source_reaches_a_later_source_in_its_slot() {
     for waker in stale.iter().chain(&fresh_stale) {
         waker.wake_by_ref();
     }
-    assert_eq!(poll(&mut gather), Poll::Pending);
-    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
     assert_eq!(newer.polls(), N);
     assert_eq!(fresh.drops(), N);
 
@@ -409,7 +405,7 @@ fn into_iterator_by_value_takes_the_sources_out_in_slot_order() {
     assert_eq!((first.key, sources.len()), (0, 2));
     assert_eq!(counters.drops(), 0, "the caller holds them");
     // A source taken out is the caller's to poll, with a waker of theirs.
-    assert_eq!(poll(&mut first), Poll::Ready(Some(0)));
+    assert_eq!(poll_noop(&mut first), Poll::Ready(Some(0)));
     drop(sources);
     assert_eq!(counters.drops(), 2, "the rest dropped with the iterator");
 
@@ -449,7 +445,7 @@ fn with_capacity_builds_an_empty_gather_that_numbers_slots_from_zero() {
     for capacity in [0, 1, 64, 65, 1_000] {
         let mut gather = Gather::with_capacity(capacity);
         assert!(gather.is_empty() && gather.is_terminated());
-        assert_eq!(poll(&mut gather), Poll::Ready(None));
+        assert_eq!(poll_noop(&mut gather), Poll::Ready(None));
         let n = capacity.max(3);
         for key in 0..n {
             assert_eq!(gather.push(Meter::new(key, 1)).index(), key);

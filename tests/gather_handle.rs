@@ -17,26 +17,14 @@ mod common;
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use common::{poll_once, within, Counters, CountingWaker, Repeat};
+use common::{poll_noop, repeat, within, Counters, CountingWaker, Repeat};
 use confluo::{Event, Gather, PushError};
 use futures::stream::{self, StreamExt};
 use futures_core::stream::{FusedStream, Stream};
-
-/// An always-ready source counted by `counters`.
-fn repeat(key: usize, counters: &Arc<Counters>) -> Repeat {
-    Repeat {
-        key,
-        counters: Arc::clone(counters),
-    }
-}
-
-fn poll<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
-    poll_once(stream, futures::task::noop_waker_ref())
-}
 
 #[test]
 fn a_push_through_a_handle_returns_its_id_at_once_and_wakes_the_task() {
@@ -92,12 +80,12 @@ fn the_gather_ends_only_when_the_last_handle_is_gone_and_no_source_is_left() {
     let (source, feed) = common::manual::<u8>(&counters);
     let id = handle.push(source).unwrap();
     drop(handle);
-    assert_eq!(poll(&mut gather), Poll::Pending, "a source is left");
+    assert_eq!(poll_noop(&mut gather), Poll::Pending, "a source is left");
     assert!(gather.contains(id));
     feed.send(1);
     feed.close();
-    assert_eq!(poll(&mut gather), Poll::Ready(Some(1)));
-    assert_eq!(poll(&mut gather), Poll::Ready(None));
+    assert_eq!(poll_noop(&mut gather), Poll::Ready(Some(1)));
+    assert_eq!(poll_noop(&mut gather), Poll::Ready(None));
 }
 
 /// A registry that empties and refills, 200 times, on a real executor:
@@ -145,15 +133,15 @@ fn a_removal_is_taken_in_at_the_end_of_the_turn_in_progress() {
     let mut gather = Gather::new().with_turn(NonZeroU32::new(3).unwrap());
     let handle = gather.handle();
     let busy = handle.push(repeat(1, &counters)).unwrap();
-    assert_eq!(poll(&mut gather), Poll::Ready(Some(1)));
+    assert_eq!(poll_noop(&mut gather), Poll::Ready(Some(1)));
     assert!(handle.remove(busy));
-    assert_eq!(poll(&mut gather), Poll::Ready(Some(1)));
+    assert_eq!(poll_noop(&mut gather), Poll::Ready(Some(1)));
     assert_eq!(counters.drops(), 0, "the turn goes on");
-    assert_eq!(poll(&mut gather), Poll::Ready(Some(1)));
+    assert_eq!(poll_noop(&mut gather), Poll::Ready(Some(1)));
     assert_eq!(counters.drops(), 1, "taken in as the turn ends");
     assert!(!gather.contains(busy));
-    assert_eq!(poll(&mut gather), Poll::Pending);
-    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
     assert_eq!(counters.polls(), 3, "never polled after its removal");
 }
 
@@ -165,10 +153,10 @@ fn a_removal_queued_before_a_poll_keeps_that_poll_off_a_source_out_of_its_turn()
     let handle = gather.handle();
     let (source, feed) = common::manual::<u8>(&counters);
     let id = handle.push(source).unwrap();
-    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
     feed.send(1);
     assert!(handle.remove(id));
-    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
     assert_eq!(counters.polls(), 1, "the wake is never answered");
     assert_eq!(counters.drops(), 1);
 }
@@ -180,7 +168,7 @@ fn a_removal_of_a_push_not_yet_taken_in_removes_it_unpolled() {
     let handle = gather.handle();
     let id = handle.push(repeat(1, &counters)).unwrap();
     assert!(handle.remove(id));
-    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
     assert_eq!((counters.polls(), counters.drops()), (0, 1));
 
     // The same through `&mut`: `Gather::remove` takes the push in first.
@@ -195,12 +183,12 @@ fn a_stale_removal_never_reaches_the_slots_next_source() {
     let handle = gather.handle();
     let old = handle.push(stream::pending::<u8>()).unwrap();
     assert!(handle.remove(old));
-    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
     let new = handle.push(stream::pending::<u8>()).unwrap();
     assert_eq!(new.index(), old.index(), "the slot is reused");
     assert_ne!(new, old);
     assert!(handle.remove(old), "queued: the gather is alive");
-    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
     assert!(gather.contains(new), "the stale removal removed nothing");
     assert_eq!(gather.len(), 1);
 }
@@ -229,7 +217,7 @@ fn ids_from_handles_and_from_push_never_clash() {
         };
         ids.push(id);
     }
-    assert_eq!(poll(&mut gather), Poll::Pending);
+    assert_eq!(poll_noop(&mut gather), Poll::Pending);
     assert_eq!(gather.len(), ids.len());
     assert!(ids.iter().all(|&id| gather.contains(id)));
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len());

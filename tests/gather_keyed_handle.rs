@@ -14,25 +14,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use common::{poll_once, within, Counters, CountingWaker, Repeat};
+use common::{poll_noop, repeat, within, Counters, CountingWaker, Repeat};
 use confluo::{Event, KeyedGather};
 use futures::stream::{self, StreamExt};
-use futures_core::stream::{FusedStream, Stream};
-
-fn repeat(key: usize, counters: &Arc<Counters>) -> Repeat {
-    Repeat {
-        key,
-        counters: Arc::clone(counters),
-    }
-}
-
-fn poll<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
-    poll_once(stream, futures::task::noop_waker_ref())
-}
+use futures_core::stream::FusedStream;
 
 #[test]
 fn an_insert_wakes_the_task_and_the_last_handle_going_ends_it() {
@@ -92,7 +80,7 @@ fn a_key_inserted_twice_through_a_handle_drops_the_old_source() {
     let handle = sensors.handle();
     handle.insert("boiler", repeat(1, &counters)).unwrap();
     handle.insert("boiler", repeat(2, &counters)).unwrap();
-    assert_eq!(poll(&mut sensors), Poll::Ready(Some(("boiler", 2))));
+    assert_eq!(poll_noop(&mut sensors), Poll::Ready(Some(("boiler", 2))));
     assert_eq!(counters.drops(), 1, "the first source, never polled");
     assert_eq!(counters.polls(), 1);
     assert_eq!(sensors.len(), 1);
@@ -105,11 +93,11 @@ fn a_removal_queued_before_a_poll_keeps_that_poll_off_the_source() {
     let handle = sensors.handle();
     let (source, feed) = common::manual::<u8>(&counters);
     handle.insert(7, source).unwrap();
-    assert_eq!(poll(&mut sensors), Poll::Pending);
+    assert_eq!(poll_noop(&mut sensors), Poll::Pending);
     feed.send(1);
     assert!(handle.remove(7));
     assert!(handle.remove(8), "an unknown key: queued, removes nothing");
-    assert_eq!(poll(&mut sensors), Poll::Pending);
+    assert_eq!(poll_noop(&mut sensors), Poll::Pending);
     assert_eq!(counters.polls(), 1, "the wake is never answered");
     assert_eq!(counters.drops(), 1);
     assert!(sensors.is_empty());
@@ -133,7 +121,7 @@ fn mut_calls_take_queued_changes_first_and_clear_drops_them() {
     handle.insert(3, repeat(3, &counters)).unwrap();
     sensors.clear();
     assert!(sensors.is_empty() && !sensors.contains(&3));
-    assert_eq!(poll(&mut sensors), Poll::Pending);
+    assert_eq!(poll_noop(&mut sensors), Poll::Pending);
     assert!(sensors.is_empty(), "the queued insert went with the rest");
     assert_eq!(counters.polls(), 0);
 
@@ -153,9 +141,12 @@ fn a_key_is_reused_after_its_removal() {
         handle
             .insert("boiler", stream::iter([round]).chain(stream::pending()))
             .unwrap();
-        assert_eq!(poll(&mut sensors), Poll::Ready(Some(("boiler", round))));
+        assert_eq!(
+            poll_noop(&mut sensors),
+            Poll::Ready(Some(("boiler", round)))
+        );
         assert!(handle.remove("boiler"));
-        assert_eq!(poll(&mut sensors), Poll::Pending);
+        assert_eq!(poll_noop(&mut sensors), Poll::Pending);
         assert!(sensors.is_empty());
     }
 }
@@ -285,7 +276,7 @@ fn an_insert_racing_the_last_handle_going_is_never_lost() {
             });
             let mut seen = Vec::new();
             loop {
-                match poll(&mut sensors) {
+                match poll_noop(&mut sensors) {
                     Poll::Ready(Some(item)) => seen.push(item),
                     Poll::Ready(None) => break,
                     Poll::Pending => std::hint::spin_loop(),

@@ -42,3 +42,17 @@ pub(crate) fn machine() -> String {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     format!("{model}, {threads} hardware threads")
 }
+
+/// The line starting with `RESULT ` that a contender's process printed
+/// (benchmarks that run each contender in a process of their own), or a
+/// panic with all that the process said.
+pub(crate) fn result_line(name: &str, output: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    match stdout.lines().find(|line| line.starts_with("RESULT ")) {
+        Some(line) => line.to_owned(),
+        None => panic!(
+            "{name}: no result\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        ),
+    }
+}

@@ -176,6 +176,19 @@ impl Drop for Repeat {
     }
 }
 
+/// An always-ready source with `key`, counted by `counters`.
+pub fn repeat(key: usize, counters: &Arc<Counters>) -> Repeat {
+    Repeat {
+        key,
+        counters: Arc::clone(counters),
+    }
+}
+
+/// Polls a stream once with a waker that does nothing.
+pub fn poll_noop<S: Stream + Unpin>(stream: &mut S) -> Poll<Option<S::Item>> {
+    poll_once(stream, futures::task::noop_waker_ref())
+}
+
 /// Polls a stream once with the given waker.
 pub fn poll_once<S: Stream + Unpin>(stream: &mut S, waker: &Waker) -> Poll<Option<S::Item>> {
     Pin::new(stream).poll_next(&mut Context::from_waker(waker))
