@@ -2,7 +2,7 @@ use core::num::NonZeroU32;
 use core::time::Duration;
 
 use super::key;
-use super::period::from_nanos;
+use super::period::{from_nanos, saturating_nanos};
 
 /// How long a [`Sampler`](super::Sampler) waits before it tries to connect
 /// again after failed connects: capped exponential backoff with jitter.
@@ -116,8 +116,10 @@ pub(super) struct Attempts {
     failures: u32,
     /// Whether the connection in use gave a reading.
     proven: bool,
-    /// No connect before this time.
-    at: Option<Duration>,
+    /// No connect before this time, in nanoseconds (0: at once). Eight
+    /// bytes, not an `Option<Duration>`'s sixteen: a fleet holds one per
+    /// source; times past 584 years are held as the latest one.
+    at: u64,
 }
 
 impl Attempts {
@@ -126,13 +128,13 @@ impl Attempts {
     pub(super) fn failed(&mut self, now: Duration, backoff: &Backoff, random: &mut u64) {
         self.failures = self.failures.saturating_add(1);
         let wait = backoff.jittered(self.failures, split_mix(random));
-        self.at = Some(now.saturating_add(wait));
+        self.at = saturating_nanos(now.saturating_add(wait));
     }
 
     /// A connect succeeded: the connection has yet to prove itself.
     pub(super) fn connected(&mut self) {
         self.proven = false;
-        self.at = None;
+        self.at = 0;
     }
 
     /// A reading came: the run of failures is over.
@@ -156,12 +158,12 @@ impl Attempts {
 
     /// Whether a connect must wait at `now`.
     pub(super) fn waits(&self, now: Duration) -> bool {
-        self.at.is_some_and(|at| now < at)
+        saturating_nanos(now) < self.at
     }
 
     /// When the next connect may be tried; `None`: at once.
     pub(super) fn at(&self) -> Option<Duration> {
-        self.at
+        (self.at > 0).then(|| Duration::from_nanos(self.at))
     }
 }
 

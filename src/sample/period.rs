@@ -109,3 +109,9 @@ pub(super) fn from_nanos(nanos: u128) -> Option<Duration> {
     let subsec = (nanos % NANOS_PER_SEC) as u32;
     Some(Duration::new(secs, subsec))
 }
+
+/// `at` in whole nanoseconds as a `u64`, `u64::MAX` from 584 years on: the
+/// compact time of the fleet's ticks and of a source's next connect.
+pub(super) fn saturating_nanos(at: Duration) -> u64 {
+    u64::try_from(at.as_nanos()).unwrap_or(u64::MAX)
+}

@@ -216,6 +216,6 @@ mod tests {
     #[test]
     #[cfg(target_pointer_width = "64")]
     fn a_record_is_a_few_words() {
-        assert!(core::mem::size_of::<Slot<u32, ()>>() <= 80);
+        assert!(core::mem::size_of::<Slot<u32, ()>>() <= 72);
     }
 }

@@ -19,14 +19,10 @@ use super::flight::{Flight, Landed, Lane, Meta, Step};
 use super::members::{Mark, Members, State};
 use super::wheel::Wheel;
 use super::Fleet;
+use crate::sample::period::saturating_nanos;
 use crate::sample::{Backoff, Outcome, Sample, Schedule, Tick};
 use crate::time::Clock;
 use crate::{Event, Gather, SourceId};
-
-/// `at` in nanoseconds, `u64::MAX` from 584 years on.
-fn nanos(at: Duration) -> u64 {
-    u64::try_from(at.as_nanos()).unwrap_or(u64::MAX)
-}
 
 /// Units of work one poll does before it yields to the executor.
 const BUDGET: usize = 1024;
@@ -96,14 +92,14 @@ impl<K, Conn, Connect, Read, ConnectFut, ReadFut>
 
     /// The resolution in nanoseconds, at least 1: a tick's length.
     fn tick_nanos(&self) -> u64 {
-        u64::try_from(self.resolution.as_nanos()).unwrap_or(u64::MAX)
+        saturating_nanos(self.resolution)
     }
 
     /// The wheel's tick under which `now` falls. In `u64` nanoseconds
     /// (584 years; beyond, the last tick), as divisions of `u128` cost
     /// several times more and come several times per sample.
     fn tick_at(&self, now: Duration) -> u64 {
-        nanos(now) / self.tick_nanos()
+        saturating_nanos(now) / self.tick_nanos()
     }
 
     /// When `tick` starts.
@@ -115,7 +111,7 @@ impl<K, Conn, Connect, Read, ConnectFut, ReadFut>
     /// tick; none for `None` (a slot past `Duration::MAX`), nor for a time
     /// past the wheel's last tick: neither ever comes.
     pub(super) fn alarm(&mut self, at: Option<Duration>, alarm: Alarm) -> Option<u64> {
-        let (at, tick) = (nanos(at?), self.tick_nanos());
+        let (at, tick) = (saturating_nanos(at?), self.tick_nanos());
         let tick = at / tick + u64::from(at % tick != 0);
         if at == u64::MAX || tick == u64::MAX {
             return None;
@@ -175,10 +171,22 @@ where
                 };
                 let key = (tick.skipped > 0).then(|| member.key.clone());
                 let mark = self.members.enter(mark.index, State::Waiting);
-                self.waiting.push_back(Waiting { mark, tick });
+                let waiting = Waiting { mark, tick };
                 match key {
-                    Some(key) => Work::Yield((key, Sample::skipped(grid.period, tick, now))),
-                    None => Work::Did,
+                    Some(key) => {
+                        self.waiting.push_back(waiting);
+                        Work::Yield((key, Sample::skipped(grid.period, tick, now)))
+                    }
+                    // With no one in line and a place free, it starts now,
+                    // while its record is in the cache: a million records
+                    // are not, and a start from the line would miss it.
+                    None if self.waiting.is_empty() && self.flying < self.limit => {
+                        self.start(waiting, now)
+                    }
+                    None => {
+                        self.waiting.push_back(waiting);
+                        Work::Did
+                    }
                 }
             }
             State::Flying(id) => self.deadline(id, now, cx),
