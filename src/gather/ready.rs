@@ -39,11 +39,12 @@ use crate::sync::{Arc, AtomicWord, Wake, Word};
 
 /// No chunk: the end of the ready list.
 const EMPTY: u32 = u32::MAX;
-/// The ready list of a dropped `Gather`: late wakes link nothing.
-const CLOSED: u32 = u32::MAX - 1;
 /// No chunk, and the task waits: the wake that links a chunk onto this
 /// takes the task's waker and wakes it.
-const PARKED: u32 = u32::MAX - 2;
+const PARKED: u32 = u32::MAX - 1;
+/// The ready list of a dropped `Gather`: late wakes link nothing. The
+/// lowest of the three, so that one comparison tells a chunk's id.
+const CLOSED: u32 = u32::MAX - 2;
 
 /// State shared by a `Gather` and the wakers of all its sources.
 #[derive(Debug)]
@@ -100,7 +101,8 @@ impl Shared {
 
     /// True when a wake arrived that the `Gather` has not taken yet.
     fn has_ready(&self) -> bool {
-        !matches!(self.ready.load(Ordering::Relaxed), EMPTY | PARKED)
+        // `CLOSED` is never seen here: a closed `Gather` is never polled.
+        self.ready.load(Ordering::Relaxed) < CLOSED
     }
 
     /// Stores the waker of the task polling the `Gather`, then parks: from
