@@ -10,11 +10,11 @@
 //! ```
 //!
 //! The `Gather`'s side is what a poll does when it finds nothing else to
-//! do: take the woken chunks, store the task's waker, and look at the list
-//! once more. A handle's change goes the same way: queued from another
-//! thread, then the task woken, against a poll that takes the changes,
-//! stores the waker and looks at the queue once more (the queue, like the
-//! waker's cell, is one step to loom). The property is the one `Gather` promises: no wake is lost.
+//! do: take the woken chunks, store the task's waker, and park (which
+//! fails if a chunk was linked meanwhile). A handle's change is queued
+//! from another thread, then the task woken, against a poll that takes
+//! the changes, parks, fences and looks at the queue once more (the queue,
+//! like the waker's cell, is one step to loom). The property is the one `Gather` promises: no wake is lost.
 //! Once both sides are done, every wake was taken by a poll, or the task
 //! was woken (or saw a wake pending) after it stored its waker, so it
 //! polls again.
@@ -26,7 +26,7 @@ use alloc::vec::Vec;
 use core::task::Waker;
 use std::task::Wake as StdWake;
 
-use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::atomic::{fence, AtomicUsize, Ordering};
 use loom::thread;
 
 use super::id::SourceId;
@@ -76,13 +76,12 @@ impl Side {
     }
 
     /// What a poll does when no source has an item: takes the woken bits
-    /// (added to `taken`), stores the task's waker, and tells whether a
-    /// wake is pending already (the task would then wake itself).
+    /// (added to `taken`), stores the task's waker and parks, and tells
+    /// whether a wake is pending already (the task would then wake itself).
     fn poll(&mut self, taken: &mut Word) -> bool {
         self.shared
             .take_woken(&self.chunks, |_, bits| *taken |= bits);
-        self.shared.register(&self.waker, &mut self.last);
-        self.shared.has_ready()
+        !self.shared.park(&self.waker, &mut self.last)
     }
 
     fn task_wakes(&self) -> usize {
@@ -137,6 +136,41 @@ fn loom_wakes_on_one_chunk_from_two_threads_are_never_lost() {
             // The poll the task comes back for takes the rest.
             side.poll(&mut taken);
             assert_eq!(taken, 0b10_0001);
+        }
+    });
+}
+
+/// Two wakes on two chunks against two polls in a row, the first parked
+/// already: the wake that unparks the second park may find the waker taken
+/// by the wake that unparked the first. Every bit is still taken, or the
+/// last poll sees it pending, or the task is woken after that poll began.
+#[test]
+fn loom_a_wake_that_finds_the_waker_taken_is_never_lost() {
+    loom::model(|| {
+        let mut side = Side::new(2);
+        let mut taken = 0;
+        assert!(!side.poll(&mut taken), "nothing pending: parked");
+        let a = side.source(1);
+        let b = Waker::from(Node::new(&side.chunks[1], 64, 0));
+        let waking_a = thread::spawn(move || a.wake());
+        let waking_b = thread::spawn(move || b.wake());
+        let polling = thread::spawn(move || {
+            let mut taken = 0;
+            let mut last = (0, false);
+            for _ in 0..2 {
+                let wakes = side.task_wakes();
+                last = (wakes, side.poll(&mut taken));
+            }
+            (side, taken, last)
+        });
+        waking_a.join().unwrap();
+        waking_b.join().unwrap();
+        let (side, taken, (wakes, again)) = polling.join().unwrap();
+        if taken != 0b11 {
+            assert!(
+                again || side.task_wakes() > wakes,
+                "a lost wake: {taken:#b} taken, and the task sleeps"
+            );
         }
     });
 }
@@ -228,6 +262,8 @@ fn loom_a_handles_change_and_its_going_are_never_lost() {
             let handles = registry.has_handles();
             let mut taken_bits = 0;
             side.poll(&mut taken_bits);
+            // With handles, the poll fences once parked (`poll.rs`).
+            fence(Ordering::SeqCst);
             let again = registry.has_changes() || !registry.has_handles();
             (side, registry, taken, handles, again)
         });

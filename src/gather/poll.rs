@@ -17,6 +17,7 @@ use super::budget;
 use super::id::{Event, SourceId};
 use super::line::{locate, Due};
 use super::Gather;
+use crate::sync::atomic::{fence, Ordering};
 use crate::sync::Arc;
 
 /// How a call reports what it polled. Each way builds its own output, so
@@ -197,13 +198,24 @@ impl<S: Stream> Gather<S> {
         if self.is_empty() && !self.may_grow() {
             return Poll::Ready(None);
         }
-        self.shared.register(cx.waker(), &mut self.task_waker);
-        if requeued || self.shared.has_ready() || self.handles_acted() {
+        let parked = self.shared.park(cx.waker(), &mut self.task_waker);
+        if requeued || !parked || self.handles_acted_since_park() {
             // A source waits for the next call, or a wake or a handle's
             // change arrived during this one: yield to the executor first.
             cx.waker().wake_by_ref();
         }
         Poll::Pending
+    }
+
+    /// Asked once parked, before returning `Pending`: true if a handle
+    /// acted meanwhile. Handles queue their changes apart from the ready
+    /// list, so both sides fence (the handshake of `registry.rs`); without
+    /// handles, neither does.
+    fn handles_acted_since_park(&self) -> bool {
+        self.registry.is_some() && {
+            fence(Ordering::SeqCst);
+            self.handles_acted()
+        }
     }
 
     /// The id of the source that is due, if it is still held. A slot found

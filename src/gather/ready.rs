@@ -10,14 +10,21 @@
 //! most once, a poll costs O(sources woken), never O(sources), and a burst
 //! of wakes costs one link per chunk.
 //!
-//! Lost wakes are ruled out by the same handshake as an `AtomicWaker`: before it
-//! returns `Pending`, the `Gather` stores its task's waker, then (after a
-//! `SeqCst` fence) looks at the list once more; a wake links its chunk, then
-//! (after a `SeqCst` fence) takes the stored waker. Whichever fence comes
-//! second sees the other side's write. Within a chunk, a set bit is taken by
-//! the next swap of the word: if the word was zero, the wake linked the
-//! chunk; if not, the wake that made it non-zero did, and the chunk has not
-//! been taken since.
+//! Lost wakes are ruled out on one atomic word, the head of the list:
+//! before it returns `Pending`, the `Gather` stores its task's waker, then
+//! parks: it turns an empty list into `PARKED` with a read-modify-write,
+//! which fails if a chunk was linked meanwhile (it then polls again). The
+//! wake that links a chunk onto `PARKED` is the one that takes the stored
+//! waker and wakes the task; a wake that links onto anything else leaves
+//! the task alone, as it is running and has not parked. Both sides meet on
+//! one location, whose modification order is total, so no fence is needed
+//! (the handles' changes live elsewhere, and keep a fence: `registry.rs`).
+//! Should that wake find the waker gone, an earlier such wake took it after
+//! it was stored, and wakes the task after: the poll that follows parks only
+//! with a read-modify-write, which meets the chunk. Within a chunk, a set
+//! bit is taken by the next swap of the word: if the word was zero, the
+//! wake linked the chunk; if not, the wake that made it non-zero did, and
+//! the chunk has not been taken since.
 //!
 //! The list needs no allocation and has no ABA problem: a chunk is linked
 //! again only after the `Gather` has swapped its word, and it reads the
@@ -27,13 +34,17 @@ use core::task::Waker;
 
 use concurrent_queue::ConcurrentQueue;
 
-use crate::sync::atomic::{fence, AtomicU32, Ordering};
+use crate::sync::atomic::{AtomicU32, Ordering};
 use crate::sync::{Arc, AtomicWord, Wake, Word};
 
 /// No chunk: the end of the ready list.
 const EMPTY: u32 = u32::MAX;
-/// The ready list of a dropped `Gather`: late wakes link nothing.
-const CLOSED: u32 = u32::MAX - 1;
+/// No chunk, and the task waits: the wake that links a chunk onto this
+/// takes the task's waker and wakes it.
+const PARKED: u32 = u32::MAX - 1;
+/// The ready list of a dropped `Gather`: late wakes link nothing. The
+/// lowest of the three, so that one comparison tells a chunk's id.
+const CLOSED: u32 = u32::MAX - 2;
 
 /// State shared by a `Gather` and the wakers of all its sources.
 #[derive(Debug)]
@@ -42,7 +53,8 @@ pub(super) struct Shared {
     /// so on: a lock-free list that wakes push onto and the `Gather` takes
     /// whole. A chunk is in it at most once (the wake that makes its word
     /// non-zero links it), and its `next` stays put until the `Gather` has
-    /// read it and taken the word.
+    /// read it and taken the word. Else `EMPTY`, `PARKED` (empty, and the
+    /// task waits) or `CLOSED`.
     ready: AtomicU32,
     /// The waker of the task polling the `Gather`: a one-element queue is a
     /// lock-free cell that a wake can take from any thread, with no `unsafe`
@@ -72,13 +84,14 @@ impl Shared {
         if !self.has_ready() {
             return false;
         }
-        let mut next = self.ready.swap(EMPTY, Ordering::SeqCst);
+        // Acquire: the chunks' `next`, and what the wakes' sources did.
+        let mut next = self.ready.swap(EMPTY, Ordering::Acquire);
         while next != EMPTY {
             let chunk = &chunks[next as usize];
             // Read before the word is taken: from then on a wake may link
             // the chunk again.
             next = chunk.next.load(Ordering::Relaxed);
-            let bits = chunk.woken.swap(0, Ordering::SeqCst);
+            let bits = chunk.woken.swap(0, Ordering::Acquire);
             if bits != 0 {
                 each(chunk.id, bits);
             }
@@ -87,17 +100,19 @@ impl Shared {
     }
 
     /// True when a wake arrived that the `Gather` has not taken yet.
-    pub(super) fn has_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst) != EMPTY
+    fn has_ready(&self) -> bool {
+        // `CLOSED` is never seen here: a closed `Gather` is never polled.
+        self.ready.load(Ordering::Relaxed) < CLOSED
     }
 
-    /// Stores the waker of the task polling the `Gather`; after this, no wake
-    /// is lost, so the caller may check the ready list one last time.
+    /// Stores the waker of the task polling the `Gather`, then parks: from
+    /// then on, the next wake wakes the task. False if a wake is in the list
+    /// already: the caller must poll again (the task is not parked).
     ///
     /// `last` is the caller's copy of the waker it stored before. While that
     /// one wakes the same task, it is stored again (if a wake took it) rather
     /// than replaced: one reference count instead of three.
-    pub(super) fn register(&self, waker: &Waker, last: &mut Option<Waker>) {
+    pub(super) fn park(&self, waker: &Waker, last: &mut Option<Waker>) -> bool {
         match last {
             Some(last) if last.will_wake(waker) => {
                 // Only this side pushes, so the cell stays as seen or empties.
@@ -111,15 +126,42 @@ impl Shared {
                 *last = Some(waker.clone());
             }
         }
-        fence(Ordering::SeqCst);
+        // Release: the waker stored is there for the wake that unparks.
+        // Parked already (a poll with nothing taken) is parked again with a
+        // read-modify-write too, which reads the newest head: a failed
+        // exchange alone might read an old `PARKED` and miss a chunk.
+        let mut head = EMPTY;
+        loop {
+            match self.ready.compare_exchange_weak(
+                head,
+                PARKED,
+                Ordering::AcqRel,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(now @ (EMPTY | PARKED)) => head = now,
+                Err(_) => return false,
+            }
+        }
     }
 
-    /// Wakes the task polling the `Gather`, if it waits.
+    /// Wakes the task polling the `Gather`, if it is parked; for changes
+    /// made elsewhere than in the ready list (a handle's, a push).
     pub(super) fn wake_task(&self) {
-        // A load first: most calls (pushes while the task runs) find no waker.
-        if self.task.is_empty() {
-            return;
+        // A load first: most calls (pushes while the task runs) find it
+        // running.
+        if self.ready.load(Ordering::SeqCst) == PARKED
+            && self
+                .ready
+                .compare_exchange(PARKED, EMPTY, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.unpark();
         }
+    }
+
+    /// Wakes the task, whose park this thread ended.
+    fn unpark(&self) {
         if let Ok(waker) = self.task.pop() {
             waker.wake();
         }
@@ -131,26 +173,30 @@ impl Shared {
         self.task.close();
     }
 
-    /// Links `chunk` at the head of the ready list and wakes the task.
+    /// Links `chunk` at the head of the ready list, and wakes the task if
+    /// it is parked.
     fn push_ready(&self, chunk: &Chunk) {
         let mut head = self.ready.load(Ordering::Relaxed);
         loop {
-            if head == CLOSED {
-                return;
-            }
-            chunk.next.store(head, Ordering::Relaxed);
+            let next = match head {
+                CLOSED => return,
+                PARKED => EMPTY,
+                head => head,
+            };
+            chunk.next.store(next, Ordering::Relaxed);
+            // Release: `next`, and what the source did before its wake;
+            // acquire: the task's waker, stored before the park.
             match self.ready.compare_exchange_weak(
                 head,
                 chunk.id,
-                Ordering::SeqCst,
+                Ordering::AcqRel,
                 Ordering::Relaxed,
             ) {
-                Ok(_) => break,
+                Ok(PARKED) => return self.unpark(),
+                Ok(_) => return,
                 Err(now) => head = now,
             }
         }
-        fence(Ordering::SeqCst);
-        self.wake_task();
     }
 }
 
@@ -182,7 +228,9 @@ impl Chunk {
 
     /// Marks the slot at `offset` woken; the first mark queues the chunk.
     pub(super) fn mark(&self, offset: u32) {
-        if self.woken.fetch_or(1 << offset, Ordering::SeqCst) == 0 {
+        // Release: what the source did before its wake, for the poll that
+        // takes this word.
+        if self.woken.fetch_or(1 << offset, Ordering::Release) == 0 {
             self.shared.push_ready(self);
         }
     }
