@@ -13,7 +13,7 @@
 //! the rest: a keyed handle queues its change, then wakes the `Gather`'s
 //! task through it; while one is left, the `Gather` waits when empty; the
 //! last one to go lets it end. Before the `Gather` returns `Pending` it
-//! stores its waker and fences, and only after that does the `KeyedGather`
+//! parks and fences, and only after that does the `KeyedGather`
 //! look at its queue once more (the handshake of `registry.rs`), so no
 //! change waits for an unrelated wake. A keyed handle queues its changes
 //! before its `GatherHandle` goes, so when the `Gather` ends, every change

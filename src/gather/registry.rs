@@ -25,10 +25,12 @@
 //! # Wakes
 //!
 //! A change is queued, then (after a `SeqCst` fence) the `Gather`'s task is
-//! woken; the `Gather` stores its waker, then (after a `SeqCst` fence) looks
-//! at the queue once more before it returns `Pending`: the handshake of
-//! `ready.rs`, so no change waits for an unrelated wake. The last handle to
-//! go wakes the task the same way, so an empty `Gather` learns it has ended.
+//! woken if it is parked (`ready.rs`); the `Gather` stores its waker and
+//! parks, then (after a `SeqCst` fence, which only a `Gather` with handles
+//! pays) looks at the queue once more before it returns `Pending`. Of two
+//! such fences, the later one sees the other side's write, so no change
+//! waits for an unrelated wake. The last handle to go wakes the task the
+//! same way, so an empty `Gather` learns it has ended.
 //!
 //! # The end
 //!
