@@ -127,25 +127,23 @@ where
     })
 }
 
-fn futures_unordered(n: usize, targets: &[usize]) -> Duration {
+/// A set of futures (futures' or futures-buffered's `FuturesUnordered`)
+/// holding each receiver's next message, refilled as each comes out.
+fn unordered<P>(n: usize, targets: &[usize], push: fn(&mut P, StreamFuture<Receiver>)) -> Duration
+where
+    P: FromIterator<StreamFuture<Receiver>> + Stream<Item = (Option<u64>, Receiver)> + Unpin,
+{
     let (senders, receivers) = channels(n);
-    let pending: FuturesUnordered<_> = receivers.into_iter().map(StreamExt::into_future).collect();
-    drive(
-        &senders,
-        targets,
-        refilled(pending, |set, next| set.push(next)),
-    )
+    let pending: P = receivers.into_iter().map(StreamExt::into_future).collect();
+    drive(&senders, targets, refilled(pending, push))
+}
+
+fn futures_unordered(n: usize, targets: &[usize]) -> Duration {
+    unordered::<FuturesUnordered<_>>(n, targets, |set, next| set.push(next))
 }
 
 fn buffered_unordered(n: usize, targets: &[usize]) -> Duration {
-    use futures_buffered::FuturesUnordered;
-    let (senders, receivers) = channels(n);
-    let pending: FuturesUnordered<_> = receivers.into_iter().map(StreamExt::into_future).collect();
-    drive(
-        &senders,
-        targets,
-        refilled(pending, |set, next| set.push(next)),
-    )
+    unordered::<futures_buffered::FuturesUnordered<_>>(n, targets, |set, next| set.push(next))
 }
 
 fn merge_unbounded(n: usize, targets: &[usize]) -> Duration {

@@ -20,35 +20,29 @@ pub(crate) trait Connection: Send + 'static {
     ) -> impl Future<Output = io::Result<[u8; 8]>> + Send + '_;
 }
 
-impl Connection for tokio::net::TcpStream {
-    fn exchange(
-        &mut self,
-        request: [u8; 8],
-    ) -> impl Future<Output = io::Result<[u8; 8]>> + Send + '_ {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        async move {
-            self.write_all(&request).await?;
-            let mut reply = [0u8; 8];
-            self.read_exact(&mut reply).await?;
-            Ok(reply)
+/// One exchange, the same over each runtime's I/O traits.
+macro_rules! connection {
+    ($stream:ty, $io:path) => {
+        impl Connection for $stream {
+            fn exchange(
+                &mut self,
+                request: [u8; 8],
+            ) -> impl Future<Output = io::Result<[u8; 8]>> + Send + '_ {
+                use io_ext::{AsyncReadExt, AsyncWriteExt};
+                use $io as io_ext;
+                async move {
+                    self.write_all(&request).await?;
+                    let mut reply = [0u8; 8];
+                    self.read_exact(&mut reply).await?;
+                    Ok(reply)
+                }
+            }
         }
-    }
+    };
 }
 
-impl Connection for smol::Async<std::net::TcpStream> {
-    fn exchange(
-        &mut self,
-        request: [u8; 8],
-    ) -> impl Future<Output = io::Result<[u8; 8]>> + Send + '_ {
-        use futures::{AsyncReadExt, AsyncWriteExt};
-        async move {
-            self.write_all(&request).await?;
-            let mut reply = [0u8; 8];
-            self.read_exact(&mut reply).await?;
-            Ok(reply)
-        }
-    }
-}
+connection!(tokio::net::TcpStream, tokio::io);
+connection!(smol::Async<std::net::TcpStream>, futures::io);
 
 /// Reads sensor `id` for cycle `cycle`: the sensor and cycle its reply names.
 async fn read<C: Connection>(connection: &mut C, id: u32, cycle: u32) -> (u32, u32) {
