@@ -28,9 +28,10 @@ use crate::sync::Arc;
 /// record goes to exactly one consumer, whether it is read as an iterator,
 /// a stream, or both.
 ///
-/// The iterator's `next` and `StreamExt::next` share a name: with the
-/// futures traits in scope, say which one you mean
-/// (`StreamExt::next(&mut consumer)`), or use [`recv`](Consumer::recv).
+/// The iterator's methods and `StreamExt`'s share names (`next`, `count`,
+/// `map`, `collect`...): with the futures traits in scope, say which one
+/// you mean (`Iterator::count(consumer)`, `StreamExt::next(&mut
+/// consumer)`), or use [`recv`](Consumer::recv).
 ///
 /// # Dropping
 ///
