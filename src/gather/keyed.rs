@@ -358,7 +358,7 @@ impl<K: Hash + Eq, S, H: BuildHasher> KeyedGather<K, S, H> {
     /// ```
     pub fn into_gather(mut self) -> Gather<S> {
         self.take_changes();
-        core::mem::take(&mut self.gather)
+        self.gather
     }
 }
 

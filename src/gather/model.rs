@@ -3,7 +3,8 @@
 //! `Gather`'s side of `ready.rs`. The one-element queue that holds the
 //! task's waker keeps its own atomics: to loom each of its operations is
 //! one indivisible step, so the model checks this crate's protocol around
-//! it (the fences, and the orderings of the list and the words).
+//! it (the park on the list's head, the handles' fence, and the orderings
+//! of the list and the words).
 //!
 //! ```text
 //! RUSTFLAGS="--cfg confluo_loom" cargo test --lib --release --no-default-features --features alloc loom
