@@ -27,7 +27,10 @@
 //! CONFLUO_BENCH=full cargo bench --bench sampling    # and 1,000,000
 //! ```
 //!
-//! `CONFLUO_BENCH_ONLY` and `CONFLUO_BENCH_N` select contenders and sizes.
+//! `CONFLUO_BENCH_ONLY` and `CONFLUO_BENCH_N` select contenders and sizes;
+//! `CONFLUO_BENCH_RESOLUTION_MS=5` gives the fleets a tick of 5 ms instead
+//! of their default 1 ms (`Fleet::resolution`), to weigh CPU against
+//! lateness.
 //! Run without `--bench` (as `cargo test` does), it is a smoke run: 200
 //! sensors every 100 ms for a second, each contender checked to take
 //! nearly every sample.
@@ -67,6 +70,8 @@ pub(crate) struct Run {
     pub(crate) slots: u32,
     pub(crate) read: Duration,
     pub(crate) timeout: Duration,
+    /// The fleets' tick, if not their default.
+    pub(crate) resolution: Option<Duration>,
 }
 
 impl Run {
@@ -81,6 +86,14 @@ impl Run {
     fn length(&self) -> Duration {
         self.period * self.slots
     }
+}
+
+/// The fleets' tick that `CONFLUO_BENCH_RESOLUTION_MS` asks for, if any:
+/// read by the benchmark and by each contender's process, which inherits it.
+fn resolution() -> Option<Duration> {
+    let ms = std::env::var("CONFLUO_BENCH_RESOLUTION_MS").ok()?;
+    let ms = ms.parse().expect("CONFLUO_BENCH_RESOLUTION_MS is a whole number of milliseconds");
+    Some(Duration::from_millis(ms))
 }
 
 /// What the contenders record, shared by their tasks.
@@ -261,6 +274,7 @@ fn main() {
             slots: num(4),
             read: READ,
             timeout: TIMEOUT,
+            resolution: resolution(),
         };
         contend(&args[at + 1], run);
         return;
@@ -281,9 +295,11 @@ fn main() {
             slots,
             read: READ,
             timeout: TIMEOUT,
+            resolution: resolution(),
         };
+        let tick = run.resolution.map_or(String::new(), |r| format!(", fleets' tick {r:?}"));
         println!(
-            "\nN = {sensors}, P = {period} ms, {slots} slots, read {READ:?}, timeout {TIMEOUT:?}"
+            "\nN = {sensors}, P = {period} ms, {slots} slots, read {READ:?}, timeout {TIMEOUT:?}{tick}"
         );
         println!("| contender | taken / scheduled | Hz mean | Hz p1 | late p50 | late p99 | late max | CPU/sample | heap/sensor |");
         println!("|---|---|---|---|---|---|---|---|---|");

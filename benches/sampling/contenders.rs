@@ -187,6 +187,9 @@ where
         read,
     )
     .timeout(run.timeout);
+    if let Some(resolution) = run.resolution {
+        fleet = fleet.resolution(resolution);
+    }
     fleet.reserve(keys(run, shard).count());
     for key in keys(run, shard) {
         fleet.insert(key);
