@@ -83,11 +83,13 @@ pin_project! {
     /// A place for one flight at a time, kept from one flight to the next:
     /// the fleet's [`Gather`](crate::Gather) holds lanes, not flights, so a
     /// sample costs no allocation and no push into the `Gather`. A lane
-    /// keeps the waker the `Gather` last polled it with, and is woken
-    /// through it when a flight is set in it; a wake left over from the
-    /// lane's last flight only polls the next one once more, which futures
-    /// allow. Anyone else polls the flight, not the lane, so the kept waker
-    /// stays the `Gather`'s.
+    /// keeps the waker the `Gather` last polled it with, and the fleet
+    /// polls a flight it sets in the lane at once with it, as the `Gather`
+    /// would: the flight's wakes then go to the `Gather`, and the start
+    /// costs no wake and no turn through its line. A wake left over from
+    /// the lane's last flight only polls the next one once more, which
+    /// futures allow. Anyone else polls the flight, not the lane, so the
+    /// kept waker stays the `Gather`'s.
     pub(super) struct Lane<ConnectFut, ReadFut> {
         #[pin]
         flight: Option<Flight<ConnectFut, ReadFut>>,
@@ -108,12 +110,23 @@ impl<ConnectFut, ReadFut> Lane<ConnectFut, ReadFut> {
         self.project().flight.as_pin_mut()
     }
 
-    /// Sets `flight` in the idle lane, and wakes the lane to poll it.
-    pub(super) fn start(self: Pin<&mut Self>, flight: Flight<ConnectFut, ReadFut>) {
-        let mut this = self.project();
-        this.flight.set(Some(flight));
-        if let Some(waker) = this.waker.as_ref() {
-            waker.wake_by_ref();
+    /// Sets `flight` in the idle lane.
+    pub(super) fn set(self: Pin<&mut Self>, flight: Flight<ConnectFut, ReadFut>) {
+        self.project().flight.set(Some(flight));
+    }
+
+    /// Polls the flight with the waker the `Gather` last polled the lane
+    /// with. `Pending` if the `Gather` has not polled the lane yet: it
+    /// was pushed, and the `Gather` polls it soon.
+    pub(super) fn poll_kept<Conn, T, E>(self: Pin<&mut Self>) -> Poll<(u32, Landed<Conn, T, E>)>
+    where
+        ConnectFut: Future<Output = Result<Conn, E>>,
+        ReadFut: Future<Output = (Option<Conn>, Result<T, E>)>,
+    {
+        let this = self.project();
+        match (this.waker.as_ref(), this.flight.as_pin_mut()) {
+            (Some(waker), Some(flight)) => flight.poll_step(&mut Context::from_waker(waker)),
+            _ => Poll::Pending,
         }
     }
 

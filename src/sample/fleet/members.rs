@@ -177,6 +177,12 @@ impl<K, Conn> Members<K, Conn> {
             .flatten()
     }
 
+    /// The epoch of the record at `index`, or 0 past the last: read only
+    /// to bring the record into the cache ahead of its use.
+    pub(super) fn epoch(&self, index: u32) -> u32 {
+        self.slots.get(index as usize).map_or(0, |slot| slot.epoch)
+    }
+
     /// Moves the member at `index` to `state`, in a new epoch: every
     /// earlier mark of it goes stale. Returns the new mark.
     pub(super) fn enter(&mut self, index: u32, state: State) -> Mark {

@@ -180,6 +180,7 @@ where
                 flights: Gather::new(),
                 idle: Vec::new(),
                 flying: 0,
+                read_ahead: 0,
             },
             clock,
             armed: None,

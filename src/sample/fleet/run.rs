@@ -27,6 +27,9 @@ use crate::{Event, Gather, SourceId};
 /// Units of work one poll does before it yields to the executor.
 const BUDGET: usize = 1024;
 
+/// Alarms whose records are read ahead together (see `Crew::read_ahead`).
+const READ_AHEAD: usize = 16;
+
 /// An alarm in the wheel: a slot due, or, for a source in flight, its
 /// deadline.
 #[derive(Clone, Copy, Debug)]
@@ -71,6 +74,9 @@ pub(super) struct Crew<K, Conn, Connect, Read, ConnectFut, ReadFut> {
     pub(super) idle: Vec<SourceId>,
     /// Samples in flight.
     pub(super) flying: usize,
+    /// How many of the alarms the wheel fires next have had their records
+    /// read ahead (see `read_ahead`).
+    pub(super) read_ahead: usize,
 }
 
 impl<K, Conn, Connect, Read, ConnectFut, ReadFut>
@@ -144,6 +150,7 @@ where
             Poll::Ready(None) | Poll::Pending => {}
         }
         if let Some((_, Alarm(mark))) = self.wheel.pop(self.tick_at(now)) {
+            self.read_ahead();
             return self.fire(mark, now, cx);
         }
         if self.flying < self.limit {
@@ -152,6 +159,24 @@ where
             }
         }
         Work::Idle
+    }
+
+    /// Once the alarms read ahead have fired, reads the records of the
+    /// next [`READ_AHEAD`] at once: a million records do not fit in the
+    /// cache, a record missed when its alarm fires stalls the fleet, and
+    /// misses taken together overlap (a `perf` profile at 100,000 sources
+    /// had a quarter of the fleet's time on that one load).
+    fn read_ahead(&mut self) {
+        self.read_ahead = self.read_ahead.saturating_sub(1);
+        if self.read_ahead > 0 {
+            return;
+        }
+        let mut epochs = 0;
+        for Alarm(mark) in self.wheel.firing().take(READ_AHEAD) {
+            epochs ^= self.members.epoch(mark.index);
+            self.read_ahead += 1;
+        }
+        core::hint::black_box(epochs);
     }
 
     /// An alarm went off: a slot is due, or a deadline passed.
@@ -266,7 +291,7 @@ where
         let id = match self.idle.pop() {
             Some(id) => {
                 if let Some(lane) = self.flights.get_mut(id) {
-                    lane.start(flight);
+                    lane.set(flight);
                 }
                 id
             }
@@ -275,6 +300,26 @@ where
         self.flying += 1;
         let mark = self.members.enter(index, State::Flying(id));
         self.alarm(Some(deadline), Alarm(mark));
+        self.take_off(id, now)
+    }
+
+    /// Polls the flight just set in lane `id`, as the `Gather` would once
+    /// woken for it, but with no wake and no turn through its line; what
+    /// lands is landed, and a connect that lands hands its read a poll.
+    fn take_off(&mut self, id: SourceId, now: Duration) -> Work<(K, Sample<T, E>)> {
+        for _ in 0..2 {
+            let Some(lane) = self.flights.get_mut(id) else {
+                break;
+            };
+            let Poll::Ready((index, landed)) = lane.poll_kept() else {
+                break;
+            };
+            match self.land(id, index, landed, now) {
+                // Connected: its read gets its poll.
+                Work::Did => continue,
+                work => return work,
+            }
+        }
         Work::Did
     }
 

@@ -74,6 +74,12 @@ impl<T> Wheel<T> {
         self.next_slot().map(|(_, start)| start)
     }
 
+    /// The entries [`pop`](Wheel::pop) gives next from the slot it is
+    /// expiring, in the order it gives them: more may be due after them.
+    pub(super) fn firing(&self) -> impl Iterator<Item = &T> + '_ {
+        self.firing.iter().rev().map(|(_, item)| item)
+    }
+
     /// An entry due at or before `now` (a tick), in the order of their
     /// ticks; `None` once none is due. A `now` before an earlier one fires
     /// nothing new.
@@ -239,6 +245,20 @@ mod tests {
         assert_eq!(drain(&mut wheel, 40), vec![]);
         assert_eq!(drain(&mut wheel, 10), vec![]);
         assert_eq!(drain(&mut wheel, 50), vec![(50, 1)]);
+    }
+
+    #[test]
+    fn firing_shows_what_pop_gives_next_from_the_slot_it_expires() {
+        let mut wheel = Wheel::new();
+        for item in 1..=4 {
+            wheel.insert(8, item);
+        }
+        wheel.insert(9, 5);
+        assert_eq!(wheel.firing().count(), 0, "no slot expiring yet");
+        assert_eq!(wheel.pop(9), Some((8, 1)));
+        assert_eq!(wheel.firing().copied().collect::<Vec<_>>(), [2, 3, 4]);
+        assert_eq!(drain(&mut wheel, 9), vec![(8, 2), (8, 3), (8, 4), (9, 5)]);
+        assert_eq!(wheel.firing().count(), 0);
     }
 
     #[test]
