@@ -292,6 +292,11 @@ impl<K, C: Clock, Conn, Connect, ConnectFut, Read, ReadFut>
     /// Sets the tick of the shared timer: slots due within one tick share
     /// one sleep, and fire at its end. A millisecond by default; a
     /// coarser tick wakes the task less often and makes samples later.
+    /// Where few slots fall due per millisecond, each wake costs more than
+    /// the samples it serves: in BENCHMARKS.md, 10,000 sources sampled at
+    /// 1 Hz on tokio cost 1.5 µs of CPU a sample with a 5 ms tick against
+    /// 1.9 µs with the default, and started 4 ms late at the median
+    /// instead of 1.2 ms.
     ///
     /// # Panics
     ///
