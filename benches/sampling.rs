@@ -92,7 +92,9 @@ impl Run {
 /// read by the benchmark and by each contender's process, which inherits it.
 fn resolution() -> Option<Duration> {
     let ms = std::env::var("CONFLUO_BENCH_RESOLUTION_MS").ok()?;
-    let ms = ms.parse().expect("CONFLUO_BENCH_RESOLUTION_MS is a whole number of milliseconds");
+    let ms = ms
+        .parse()
+        .expect("CONFLUO_BENCH_RESOLUTION_MS is a whole number of milliseconds");
     Some(Duration::from_millis(ms))
 }
 
@@ -297,7 +299,9 @@ fn main() {
             timeout: TIMEOUT,
             resolution: resolution(),
         };
-        let tick = run.resolution.map_or(String::new(), |r| format!(", fleets' tick {r:?}"));
+        let tick = run
+            .resolution
+            .map_or(String::new(), |r| format!(", fleets' tick {r:?}"));
         println!(
             "\nN = {sensors}, P = {period} ms, {slots} slots, read {READ:?}, timeout {TIMEOUT:?}{tick}"
         );
