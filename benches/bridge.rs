@@ -83,7 +83,7 @@ fn bridged(records: u64, capacity: usize, batch: usize) -> (u64, Duration) {
 
 fn bridged_under(records: u64, capacity: usize, batch: usize, policy: Overflow) -> (u64, Duration) {
     bridged_with(records, capacity, batch, policy, |consumer| {
-        Iterator::fold(consumer, 0u64, u64::wrapping_add)
+        consumer.into_iter().fold(0u64, u64::wrapping_add)
     })
 }
 

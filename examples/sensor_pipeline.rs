@@ -153,7 +153,7 @@ fn main() {
             thread::spawn(move || {
                 let stats = consumer.clone();
                 let mut summary = Summary::default();
-                let received = consumer.inspect(|_| summary.received += 1);
+                let received = consumer.into_iter().inspect(|_| summary.received += 1);
                 let kept = received
                     .filter_map(plausible)
                     .inspect(|_| summary.kept += 1);

@@ -115,7 +115,7 @@ fn main() {
     });
 
     let (producer, consumer) = confluo::bridge(NonZeroUsize::new(1024).unwrap());
-    let tally = thread::spawn(move || consumer.count());
+    let tally = thread::spawn(move || consumer.into_iter().count());
 
     println!("reading sensors: Ctrl-C stops them (or wait {seconds} s)");
     let started = Instant::now();

@@ -156,6 +156,9 @@ pub use bridge::{
     bridge, Bridge, Consumer, OnDrop, Overflow, Producer, Pumped, RecvTimeoutError, Router,
     SendError, Stats, TryRecvError, TrySendError,
 };
+#[cfg(feature = "std")]
+#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
+pub use bridge::{IntoRecords, Records};
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use gather::{

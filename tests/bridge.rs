@@ -75,12 +75,12 @@ fn consumers_dropped_mid_batch_lose_nothing_under_random_schedules() {
             .map(|_| {
                 let mut consumer = survivor.clone();
                 let limit = rng.below(40) as usize;
-                thread::spawn(move || consumer.by_ref().take(limit).collect::<Vec<u64>>())
+                thread::spawn(move || consumer.iter().take(limit).collect::<Vec<u64>>())
             })
             .collect();
         let survivor = thread::spawn(move || {
             let mut survivor = survivor;
-            let got = survivor.by_ref().collect::<Vec<u64>>();
+            let got = survivor.iter().collect::<Vec<u64>>();
             (survivor, got)
         });
         let pumped = smol::block_on(producer.pump(jittery(0..records, rng.below(u64::MAX), 3)));
@@ -134,7 +134,7 @@ fn a_full_bridge_stops_the_pump_from_polling_its_sources() {
 
     // Taking one record makes room for exactly one more.
     let mut consumer = consumer;
-    assert!(consumer.next().is_some());
+    assert!(consumer.recv_blocking().is_some());
     assert!(poll_future(&mut pump, &waker).is_pending());
     assert_eq!(consumer.stats().depth(), 4);
     assert_eq!(counters.polls(), 6);
@@ -146,7 +146,7 @@ fn a_slow_consumer_never_sees_more_than_capacity_plus_a_batch_in_flight() {
         let (producer, mut consumer) = Bridge::new(nz(capacity)).batch(nz(batch)).open();
         let pump = thread::spawn(move || smol::block_on(producer.pump(stream::iter(0..2_000u32))));
         let mut expected = 0;
-        while let Some(record) = consumer.next() {
+        while let Some(record) = consumer.recv_blocking() {
             assert_eq!(record, expected);
             expected += 1;
             let depth = consumer.stats().depth() as usize;
@@ -218,7 +218,7 @@ fn when_every_consumer_is_gone_the_pump_stops_and_releases_its_stream() {
 #[test]
 fn a_cancelled_pump_lets_the_consumer_drain_and_end() {
     let (producer, consumer) = Bridge::new(nz(3)).open();
-    let worker = thread::spawn(move || consumer.collect::<Vec<u32>>());
+    let worker = thread::spawn(move || consumer.into_iter().collect::<Vec<u32>>());
     {
         let mut pump = pin!(producer.pump(stream::iter(0..u32::MAX)));
         let (_, waker) = CountingWaker::new();
@@ -240,14 +240,14 @@ fn a_panicking_consumer_loses_no_record_of_the_others() {
         let taken = Arc::clone(&taken_by_panicker);
         thread::spawn(move || {
             for _ in 0..10 {
-                if consumer.next().is_some() {
+                if consumer.recv_blocking().is_some() {
                     taken.fetch_add(1, Ordering::SeqCst);
                 }
             }
             panic!("a stage broke");
         })
     };
-    let survivor = thread::spawn(move || consumer.count());
+    let survivor = thread::spawn(move || consumer.into_iter().count());
     let pumped = smol::block_on(producer.pump(stream::iter(0..5_000u32)));
     assert_eq!(pumped.forwarded(), 5_000);
     assert!(panicker.join().is_err());
@@ -259,7 +259,7 @@ fn a_panicking_consumer_loses_no_record_of_the_others() {
 fn the_pump_stops_when_the_last_consumer_panics() {
     let (producer, mut consumer) = Bridge::new(nz(2)).open();
     let worker = thread::spawn(move || {
-        consumer.next();
+        consumer.recv_blocking();
         panic!("the only stage broke");
     });
     let pumped = smol::block_on(producer.pump(stream::iter(0..u32::MAX)));
@@ -337,7 +337,7 @@ fn several_producers_waiting_for_room_all_finish() {
             })
             .collect();
         drop(producer);
-        let got = thread::spawn(move || consumer.collect::<Vec<u64>>());
+        let got = thread::spawn(move || consumer.into_iter().collect::<Vec<u64>>());
         for pump in producers {
             assert_eq!(pump.join().unwrap().forwarded(), 5_000);
         }
@@ -354,7 +354,7 @@ fn several_producers_waiting_for_room_all_finish() {
 #[test]
 fn a_full_bridge_counts_the_waits() {
     let (producer, consumer) = Bridge::new(nz(1)).open();
-    let worker = thread::spawn(move || consumer.count());
+    let worker = thread::spawn(move || consumer.into_iter().count());
     smol::block_on(producer.clone().pump(stream::iter(0..1_000u32)));
     let stats = producer.stats();
     drop(producer);
@@ -370,7 +370,7 @@ fn a_router_keeps_each_keys_records_whole_and_in_order_on_one_consumer() {
     let (router, consumers) = Bridge::new(nz(8)).partitioned::<(usize, u32)>(nz(3));
     let threads: Vec<_> = consumers
         .into_iter()
-        .map(|consumer| thread::spawn(move || consumer.collect::<Vec<_>>()))
+        .map(|consumer| thread::spawn(move || consumer.into_iter().collect::<Vec<_>>()))
         .collect();
     let records = stream::iter((0..200u32).flat_map(|seq| (0..50usize).map(move |key| (key, seq))));
     let pumped = smol::block_on(router.pump_by(records, |&(key, _)| key));
@@ -408,7 +408,7 @@ fn a_router_stops_when_a_records_partition_has_no_consumer() {
             unsent: vec![1]
         }
     );
-    assert_eq!(keep.collect::<Vec<_>>(), [0, 2, 4]);
+    assert_eq!(keep.into_iter().collect::<Vec<_>>(), [0, 2, 4]);
 }
 
 #[test]
@@ -429,5 +429,5 @@ fn a_batching_pump_does_not_poll_its_stream_after_the_end() {
     let (producer, consumer) = Bridge::new(nz(16)).batch(nz(8)).open();
     let pumped = smol::block_on(producer.pump(records));
     assert_eq!(pumped.forwarded(), 3);
-    assert_eq!(consumer.collect::<Vec<_>>(), [2, 1, 0]);
+    assert_eq!(consumer.into_iter().collect::<Vec<_>>(), [2, 1, 0]);
 }

@@ -59,8 +59,15 @@ fn each_exactly_once(mut got: Vec<u32>, n: u32) {
 }
 
 #[test]
-fn a_consumer_is_an_unpin_fused_stream_and_iterator() {
-    fn fused<T: FusedStream + Unpin + Iterator + std::iter::FusedIterator>() {}
+fn a_consumer_is_an_unpin_fused_stream_with_fused_iterators() {
+    fn fused<T>()
+    where
+        T: FusedStream + Unpin + IntoIterator,
+        T::IntoIter: std::iter::FusedIterator,
+        for<'a> &'a mut T: IntoIterator,
+        for<'a> <&'a mut T as IntoIterator>::IntoIter: std::iter::FusedIterator,
+    {
+    }
     fused::<Consumer<u8>>();
     // Records that are not `Unpin` do not matter: records are never pinned.
     fused::<Consumer<std::marker::PhantomPinned>>();
@@ -83,7 +90,7 @@ fn the_stream_receives_every_record_in_order_on_smol() {
         assert!(consumer.is_terminated());
         let (_, waker) = CountingWaker::new();
         assert_eq!(poll_stream(&mut consumer, &waker), Poll::Ready(None));
-        assert_eq!(Iterator::next(&mut consumer), None);
+        assert_eq!(consumer.recv_blocking(), None);
     }
 }
 
@@ -119,7 +126,7 @@ fn async_and_blocking_consumers_mixed_lose_nothing() {
         let blocking: Vec<_> = (0..2)
             .map(|_| {
                 let consumer = consumer.clone();
-                thread::spawn(move || consumer.collect::<Vec<u32>>())
+                thread::spawn(move || consumer.into_iter().collect::<Vec<u32>>())
             })
             .collect();
         let streams: Vec<_> = (0..2)
@@ -281,7 +288,7 @@ fn a_consumer_closing_stops_the_producers_and_drains() {
         assert!(producer.try_send(99).unwrap_err().is_closed());
         assert!(smol::block_on(producer.send(99)).is_err());
         // The consumers drain the bridge, then end, with a producer alive.
-        let mut got: Vec<u32> = consumer.by_ref().collect();
+        let mut got: Vec<u32> = consumer.iter().collect();
         got.extend(smol::block_on(stream::StreamExt::collect::<Vec<_>>(other)));
         assert_eq!(got, (0..8).collect::<Vec<_>>(), "batch {batch}");
         assert_eq!(consumer.try_recv(), Err(TryRecvError::Closed));
@@ -294,7 +301,7 @@ fn a_producer_closing_ends_the_consumers_though_others_live() {
         let (producer, consumer) = Bridge::new(nz(8)).batch(nz(batch)).open();
         let stays = producer.clone();
         let blocking = consumer.clone();
-        let blocking = thread::spawn(move || blocking.collect::<Vec<u32>>());
+        let blocking = thread::spawn(move || blocking.into_iter().collect::<Vec<u32>>());
         let streaming =
             thread::spawn(move || smol::block_on(stream::StreamExt::collect::<Vec<u32>>(consumer)));
         smol::block_on(async {
@@ -321,7 +328,7 @@ fn len_counts_records_in_the_bridge_and_in_hand() {
     assert_eq!(consumer.try_recv(), Ok(0));
     // The other four are in hand, and still in the bridge.
     assert_eq!((producer.len(), consumer.len()), (5, 5));
-    consumer.by_ref().take(4).for_each(drop);
+    consumer.iter().take(4).for_each(drop);
     assert_eq!((producer.len(), consumer.len()), (0, 0));
     assert!(producer.is_empty());
 }
@@ -454,7 +461,7 @@ fn receives_cancelled_at_random_lose_and_repeat_nothing() {
         let mut blocking = consumer;
         let blocking = thread::spawn(move || {
             let mut got = Vec::new();
-            while let Some(record) = Iterator::next(&mut blocking) {
+            while let Some(record) = blocking.recv_blocking() {
                 got.push(record);
                 if record % 97 == 0 {
                     blocking.release();

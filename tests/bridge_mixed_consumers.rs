@@ -65,7 +65,7 @@ fn blocking_consumers(consumer: &Consumer<Record>) -> Vec<thread::JoinHandle<Got
     (0..2)
         .map(|_| {
             let consumer = consumer.clone();
-            thread::spawn(move || ("iterator", consumer.collect()))
+            thread::spawn(move || ("iterator", consumer.into_iter().collect()))
         })
         .collect()
 }

@@ -74,7 +74,7 @@ fn try_send_under_a_drop_policy_never_says_full() {
             );
             assert_eq!((stats.peak_depth(), stats.full_waits()), (4, 0), "{at}");
             drop(producer);
-            let kept: Vec<u32> = consumer.collect();
+            let kept: Vec<u32> = consumer.into_iter().collect();
             let (want_kept, want_dropped): (Vec<u32>, Vec<u32>) = match policy {
                 Overflow::DropNewest => ((0..4).collect(), (4..20).collect()),
                 _ => ((16..20).collect(), (0..16).collect()),
@@ -113,7 +113,10 @@ fn a_batching_pump_under_drop_oldest_drops_whole_messages_and_counts_each_record
     assert_eq!((stats.sent(), stats.dropped(), stats.depth()), (20, 12, 8));
     assert_eq!(taken(&dropped), (0..12).collect::<Vec<_>>());
     drop(producer);
-    assert_eq!(consumer.collect::<Vec<_>>(), (12..20).collect::<Vec<_>>());
+    assert_eq!(
+        consumer.into_iter().collect::<Vec<_>>(),
+        (12..20).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -124,7 +127,10 @@ fn a_pump_under_drop_newest_keeps_the_first_records() {
         assert_eq!(pumped, Pumped::Ended { forwarded: 20 });
         assert_eq!(consumer.stats().dropped(), 12);
         assert_eq!(taken(&dropped), (8..20).collect::<Vec<_>>());
-        assert_eq!(consumer.collect::<Vec<_>>(), (0..8).collect::<Vec<_>>());
+        assert_eq!(
+            consumer.into_iter().collect::<Vec<_>>(),
+            (0..8).collect::<Vec<_>>()
+        );
     }
 }
 
@@ -134,17 +140,21 @@ fn drop_oldest_never_drops_a_record_a_consumer_took() {
     smol::block_on(producer.clone().pump(stream::iter(0..4u32)));
     // The consumer takes the batch: 1, 2, 3 in hand, and the bridge is full
     // with nothing waiting in it to drop.
-    assert_eq!(consumer.next(), Some(0));
+    assert_eq!(consumer.recv_blocking(), Some(0));
     producer.try_send(4).unwrap();
     assert_eq!(taken(&dropped), [4], "the new record goes, not one in hand");
     assert_eq!(
-        (consumer.next(), consumer.next(), consumer.next()),
+        (
+            consumer.recv_blocking(),
+            consumer.recv_blocking(),
+            consumer.recv_blocking()
+        ),
         (Some(1), Some(2), Some(3))
     );
     // The batch is handed out: there is room again.
     producer.try_send(5).unwrap();
     producer.try_send(6).unwrap();
-    assert_eq!(consumer.next(), Some(5));
+    assert_eq!(consumer.recv_blocking(), Some(5));
     let stats = producer.stats();
     assert_eq!(
         (
@@ -161,12 +171,12 @@ fn drop_oldest_never_drops_a_record_a_consumer_took() {
     let (producer, mut consumer, dropped) = open_keeping(2, 1, Overflow::DropOldest);
     producer.try_send(0).unwrap();
     producer.try_send(1).unwrap();
-    assert_eq!(consumer.next(), Some(0));
+    assert_eq!(consumer.recv_blocking(), Some(0));
     producer.try_send(2).unwrap();
     producer.try_send(3).unwrap();
     assert_eq!(taken(&dropped), [1]);
     drop(producer);
-    assert_eq!(consumer.collect::<Vec<_>>(), [2, 3]);
+    assert_eq!(consumer.into_iter().collect::<Vec<_>>(), [2, 3]);
 }
 
 /// What a slow consumer got, and how deep it saw the bridge.
@@ -174,7 +184,7 @@ fn consume_slowly(mut consumer: Consumer<u64>, seed: u64) -> (Vec<u64>, Consumer
     let mut rng = XorShift(seed | 1);
     let mut got = Vec::new();
     let mut deepest = 0;
-    while let Some(record) = consumer.next() {
+    while let Some(record) = consumer.recv_blocking() {
         got.push(record);
         // Read on the consumer's own thread: its count of records received
         // is exact, and the producer counts a drop before the record that
@@ -280,7 +290,7 @@ fn a_drop_policy_pump_stops_when_every_consumer_is_gone() {
             let reader = thread::spawn(move || {
                 // A few records, then the only consumer goes.
                 for _ in 0..3 {
-                    consumer.next();
+                    consumer.recv_blocking();
                 }
             });
             let pumped = smol::block_on(producer.pump(jittery(0..u64::MAX, 1, 4)));
@@ -303,7 +313,7 @@ fn a_drop_oldest_bridge_ends_its_consumers_when_its_producers_are_gone_or_it_clo
             .batch(nz(batch))
             .overflow(Overflow::DropOldest)
             .open();
-        let worker = thread::spawn(move || consumer.collect::<Vec<u32>>());
+        let worker = thread::spawn(move || consumer.into_iter().collect::<Vec<u32>>());
         smol::block_on(producer.pump(stream::iter(0..100u32)));
         let got = worker.join().unwrap();
         assert!(got.windows(2).all(|w| w[0] < w[1]) && got.last() == Some(&99));
@@ -317,8 +327,8 @@ fn a_drop_oldest_bridge_ends_its_consumers_when_its_producers_are_gone_or_it_clo
         assert!(consumer.close());
         assert!(producer.try_send(2).unwrap_err().is_closed());
         assert!(smol::block_on(producer.send(3)).is_err());
-        assert_eq!(consumer.next(), Some(1));
-        assert_eq!(consumer.next(), None);
+        assert_eq!(consumer.recv_blocking(), Some(1));
+        assert_eq!(consumer.recv_blocking(), None);
         let (producer, consumer) = Bridge::new(nz(4))
             .batch(nz(batch))
             .overflow(Overflow::DropOldest)
@@ -329,7 +339,7 @@ fn a_drop_oldest_bridge_ends_its_consumers_when_its_producers_are_gone_or_it_clo
         }
         assert!(other.close());
         assert!(producer.try_send(9).unwrap_err().is_closed());
-        assert_eq!(consumer.collect::<Vec<_>>(), [2, 3, 4, 5]);
+        assert_eq!(consumer.into_iter().collect::<Vec<_>>(), [2, 3, 4, 5]);
     }
 }
 
@@ -348,7 +358,10 @@ fn a_router_drops_by_partition_into_one_callback() {
     let stats = router.stats();
     assert_eq!((stats.sent(), stats.dropped(), stats.depth()), (10, 6, 4));
     drop(router);
-    let kept: Vec<Vec<usize>> = consumers.into_iter().map(|c| c.collect()).collect();
+    let kept: Vec<Vec<usize>> = consumers
+        .into_iter()
+        .map(|c| c.into_iter().collect())
+        .collect();
     assert_eq!(kept, [vec![6, 8], vec![7, 9]]);
     assert_eq!(taken(&dropped), [0, 1, 2, 3, 4, 5]);
 }
@@ -403,11 +416,11 @@ fn a_panicking_callback_reaches_the_sender_and_loses_nothing_else() {
             let stats = producer.stats();
             assert_eq!(stats.depth(), 2, "{at}");
             assert_eq!(stats.sent(), stats.dropped() + 2, "{at}");
-            let first = consumer.next().unwrap();
+            let first = consumer.recv_blocking().unwrap();
             producer.try_send(11).unwrap();
             drop(producer);
             let mut got = vec![first];
-            got.extend(consumer.by_ref());
+            got.extend(consumer.iter());
             let stats = consumer.stats();
             assert_eq!(
                 stats.sent(),
@@ -436,7 +449,7 @@ fn a_panicking_callback_unwinds_out_of_the_pump_with_the_bridge_consistent() {
         }));
         assert!(pumped.is_err(), "batch {batch}");
         // The pump and its producer are gone: the consumer drains and ends.
-        let got: Vec<u32> = consumer.by_ref().collect();
+        let got: Vec<u32> = consumer.iter().collect();
         let stats = consumer.stats();
         assert_eq!(
             stats.sent(),
@@ -647,9 +660,9 @@ fn run_schedule(policy: Overflow, seed: u64, seen: &mut Seen) {
     for &c in &alive {
         let consumer = consumers[c].as_mut().unwrap();
         if alive.len() == 1 {
-            got[c].extend(consumer.by_ref());
+            got[c].extend(consumer.iter());
         } else {
-            rest.extend(consumer.by_ref());
+            rest.extend(consumer.iter());
         }
     }
     let last = consumers.iter().flatten().next().map(Consumer::stats);

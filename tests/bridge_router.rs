@@ -58,7 +58,7 @@ impl<T: Unpin> Stream for Groups<T> {
 /// The messages waiting in a consumer's bridge, while it holds no record
 /// of a batch: its size hint counts records in hand and messages waiting.
 fn messages_waiting<T>(consumer: &Consumer<T>) -> usize {
-    Iterator::size_hint(consumer).0
+    Stream::size_hint(consumer).0
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn pump_by_sends_the_ready_records_of_a_partition_in_one_message() {
                 messages,
                 "batch {batch}, partition {partition}: one message per group"
             );
-            let got: Vec<(usize, u32)> = consumer.collect();
+            let got: Vec<(usize, u32)> = consumer.into_iter().collect();
             for key in [partition, partition + 3] {
                 let seqs: Vec<u32> = got.iter().filter(|r| r.0 == key).map(|r| r.1).collect();
                 assert_eq!(seqs, (0..10).collect::<Vec<_>>(), "key {key}");
@@ -96,7 +96,7 @@ fn pump_by_fills_no_message_past_the_batch() {
     for (partition, consumer) in consumers.into_iter().enumerate() {
         // Batches of 8: at least five messages for forty records.
         assert!(messages_waiting(&consumer) >= 5, "partition {partition}");
-        let got: Vec<usize> = consumer.collect();
+        let got: Vec<usize> = consumer.into_iter().collect();
         let expected: Vec<usize> = (partition..80).step_by(2).collect();
         assert_eq!(got, expected);
     }
@@ -119,8 +119,12 @@ fn pump_by_sends_the_other_batches_before_it_waits_for_a_full_partition() {
     // would never come.
     assert_eq!(even.recv_timeout(Duration::from_secs(60)), Ok(0));
     let got = common::within_on_a_thread(60, move || {
-        let odd: Vec<usize> = odd.collect();
-        (odd, even.collect::<Vec<_>>(), pump.join().unwrap())
+        let odd: Vec<usize> = odd.into_iter().collect();
+        (
+            odd,
+            even.into_iter().collect::<Vec<_>>(),
+            pump.join().unwrap(),
+        )
     });
     assert_eq!(
         got,
@@ -143,7 +147,7 @@ fn pump_by_hands_back_what_a_closed_partition_would_take() {
             unsent: vec![1]
         }
     );
-    assert_eq!(even.collect::<Vec<_>>(), [0, 2]);
+    assert_eq!(even.into_iter().collect::<Vec<_>>(), [0, 2]);
 }
 
 #[test]
@@ -220,7 +224,10 @@ fn close_ends_a_pump_waiting_for_room() {
             panic!("the pump ended as if its stream had: batch {batch}");
         };
         assert_eq!((forwarded, unsent), (2, vec![2]), "batch {batch}");
-        let got: Vec<Vec<usize>> = consumers.into_iter().map(|c| c.collect()).collect();
+        let got: Vec<Vec<usize>> = consumers
+            .into_iter()
+            .map(|c| c.into_iter().collect())
+            .collect();
         assert_eq!(got, [vec![0, 1], vec![]]);
     }
 }
@@ -247,7 +254,7 @@ fn pump_by_drops_by_each_partitions_policy_and_keeps_per_key_order() {
             let stats = consumer.stats();
             assert_eq!(stats.sent(), 20, "{policy:?}, partition {partition}");
             assert!(stats.depth() <= 4, "{policy:?}: over the capacity");
-            let got: Vec<usize> = consumer.collect();
+            let got: Vec<usize> = consumer.into_iter().collect();
             assert_eq!(got.len() as u64 + stats.dropped(), 20, "{policy:?}");
             assert!(
                 got.iter().all(|n| n % 2 == partition),

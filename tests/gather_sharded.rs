@@ -54,7 +54,7 @@ fn shards_into_one_bridge(
     drop(router);
     let consumers: Vec<_> = consumers
         .into_iter()
-        .map(|consumer| std::thread::spawn(move || Iterator::collect::<Vec<_>>(consumer)))
+        .map(|consumer| std::thread::spawn(move || consumer.into_iter().collect::<Vec<_>>()))
         .collect();
 
     // Asked now: a handle kept would keep the shards from ending.

@@ -42,7 +42,7 @@ fn try_send_fills_the_bridge_to_its_capacity_in_records() {
         );
 
         // Each record handed out makes room for one more.
-        assert_eq!(consumer.next(), Some(0));
+        assert_eq!(consumer.recv_blocking(), Some(0));
         assert!(producer.try_send(capacity).is_ok());
         assert!(matches!(producer.try_send(0), Err(TrySendError::Full(_))));
     }
@@ -59,17 +59,17 @@ fn a_batching_pump_fills_the_bridge_to_its_capacity_and_no_more() {
     assert_eq!(producer.stats().full_waits(), 1);
 
     // A batch in hand is still in the bridge until all of it is handed out.
-    assert_eq!(consumer.next(), Some(0));
+    assert_eq!(consumer.recv_blocking(), Some(0));
     assert!(poll_future(&mut pump, &waker).is_pending());
     assert_eq!(producer.stats().depth(), 10);
     for expected in 1..4 {
-        assert_eq!(consumer.next(), Some(expected));
+        assert_eq!(consumer.recv_blocking(), Some(expected));
     }
     assert_eq!(producer.stats().depth(), 6);
     // The waiting pump is woken once half the bridge is free.
     assert_eq!(wakes.wakes(), 0);
     for expected in 4..8 {
-        assert_eq!(consumer.next(), Some(expected));
+        assert_eq!(consumer.recv_blocking(), Some(expected));
     }
     assert_eq!(wakes.wakes(), 1, "room given back wakes the waiting pump");
     assert!(poll_future(&mut pump, &waker).is_pending());
@@ -85,7 +85,7 @@ fn a_bridge_never_holds_more_than_its_capacity() {
         let (producer, mut consumer) = Bridge::new(nz(capacity)).batch(nz(batch)).open();
         let pump = thread::spawn(move || smol::block_on(producer.pump(stream::iter(0..2_000u32))));
         let mut expected = 0;
-        while let Some(record) = consumer.next() {
+        while let Some(record) = consumer.recv_blocking() {
             assert_eq!(record, expected);
             expected += 1;
             let depth = consumer.stats().depth() as usize;

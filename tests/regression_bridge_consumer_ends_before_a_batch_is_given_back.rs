@@ -79,7 +79,7 @@ fn an_async_consumer_ends_once_the_batch_another_holds_is_handed_out() {
         got
     });
     assert!(poll_future(&mut all, &waker).is_pending());
-    let held: Vec<u32> = (0..7).map(|_| holder.next().unwrap()).collect();
+    let held: Vec<u32> = (0..7).map(|_| holder.recv_blocking().unwrap()).collect();
     assert_eq!(held, (1..8).collect::<Vec<_>>());
     assert!(
         wakes.wakes() > 0,
@@ -89,7 +89,7 @@ fn an_async_consumer_ends_once_the_batch_another_holds_is_handed_out() {
         poll_future(&mut all, &waker),
         Poll::Ready((8..16).collect::<Vec<_>>())
     );
-    assert_eq!(holder.next(), None);
+    assert_eq!(holder.recv_blocking(), None);
 }
 
 #[test]
@@ -98,7 +98,7 @@ fn a_for_loop_over_the_survivor_gets_the_batch_given_back_after_it_drained() {
     smol::block_on(producer.pump(stream::iter(0..16u32)));
 
     let mut holder = consumer.clone();
-    assert_eq!(holder.next(), Some(0));
+    assert_eq!(holder.recv_blocking(), Some(0));
 
     let stats = consumer.clone();
     let survivor = thread::spawn(move || {

@@ -33,13 +33,13 @@ fn a_dropped_consumer_gives_its_batch_back_while_producers_remain() {
     assert_eq!(pumped.forwarded(), 16);
 
     let mut clone = consumer.clone();
-    assert_eq!(clone.next(), Some(0));
+    assert_eq!(clone.recv_blocking(), Some(0));
     drop(clone);
     assert_eq!(consumer.stats().received(), 1, "one record was handed out");
     assert_eq!(consumer.stats().depth(), 15);
 
     drop(producer);
-    let got = consumer.collect::<Vec<_>>();
+    let got = consumer.into_iter().collect::<Vec<_>>();
     assert_eq!(sorted(got), (1..16).collect::<Vec<_>>());
 }
 
@@ -50,11 +50,11 @@ fn a_dropped_consumer_gives_its_batch_back_after_the_producers_are_gone() {
     smol::block_on(producer.pump(stream::iter(0..16u32)));
 
     let mut clone = consumer.clone();
-    assert_eq!(clone.next(), Some(0));
+    assert_eq!(clone.recv_blocking(), Some(0));
     drop(clone);
 
     let stats_at = consumer.clone();
-    let got = consumer.collect::<Vec<_>>();
+    let got = consumer.into_iter().collect::<Vec<_>>();
     assert_eq!(sorted(got), (1..16).collect::<Vec<_>>());
     let stats = stats_at.stats();
     assert_eq!((stats.sent(), stats.received(), stats.depth()), (16, 16, 0));
@@ -86,7 +86,7 @@ fn a_consumer_parked_on_an_empty_bridge_is_woken_by_a_batch_given_back() {
     smol::block_on(producer.clone().pump(stream::iter(0..8u32)));
 
     let mut taker = consumer.clone();
-    assert_eq!(taker.next(), Some(0));
+    assert_eq!(taker.recv_blocking(), Some(0));
     let mut waiter = consumer;
     let (wakes, waker) = CountingWaker::new();
     {
@@ -113,7 +113,7 @@ fn a_consumer_parked_on_an_empty_bridge_is_woken_by_a_batch_given_back() {
 fn records_left_when_the_last_consumer_goes_stay_counted_in_the_depth() {
     let (producer, mut consumer) = Bridge::new(nz(64)).batch(nz(8)).open();
     smol::block_on(producer.clone().pump(stream::iter(0..16u32)));
-    assert_eq!(consumer.next(), Some(0));
+    assert_eq!(consumer.recv_blocking(), Some(0));
     drop(consumer);
     // Dropped with the bridge, never received: one record left, fifteen
     // stay in the depth.

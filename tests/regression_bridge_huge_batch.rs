@@ -34,7 +34,7 @@ fn a_pump_with_the_largest_batch_forwards_every_record() {
     let (producer, consumer) = Bridge::new(NonZeroUsize::new(16).unwrap())
         .batch(NonZeroUsize::MAX)
         .open();
-    let worker = thread::spawn(move || consumer.collect::<Vec<u32>>());
+    let worker = thread::spawn(move || consumer.into_iter().collect::<Vec<u32>>());
     let pumped = smol::block_on(producer.pump(stream::iter(0..1_000u32)));
     assert_eq!(pumped.forwarded(), 1_000);
     assert_eq!(worker.join().unwrap(), (0..1_000).collect::<Vec<_>>());
@@ -67,7 +67,10 @@ fn a_message_holds_what_was_ready_not_a_whole_batch() {
     assert_eq!(pumped.forwarded(), 10);
     // A whole batch per message would hold 10 × 512 KiB here.
     assert!(held < 64 << 10, "10 records of 8 bytes hold {held} bytes");
-    assert_eq!(consumer.collect::<Vec<_>>(), (0..10).collect::<Vec<_>>());
+    assert_eq!(
+        consumer.into_iter().collect::<Vec<_>>(),
+        (0..10).collect::<Vec<_>>()
+    );
 }
 
 /// Three records ready at once, then the end, while its `size_hint` says a
@@ -117,5 +120,5 @@ fn a_stream_that_overstates_its_size_does_not_size_the_message() {
         0,
         "the stream's size is not asked"
     );
-    assert_eq!(consumer.collect::<Vec<_>>(), [2, 1, 0]);
+    assert_eq!(consumer.into_iter().collect::<Vec<_>>(), [2, 1, 0]);
 }

@@ -63,7 +63,7 @@ fn records_of_a_batch_whose_partition_closed_mid_batch_are_handed_back() {
             unsent: vec![1, 3, 5, 7, 9]
         }
     );
-    assert_eq!(even.collect::<Vec<_>>(), [0, 2, 4, 6, 8]);
+    assert_eq!(even.into_iter().collect::<Vec<_>>(), [0, 2, 4, 6, 8]);
 }
 
 #[test]
@@ -83,5 +83,5 @@ fn a_producers_batch_whose_bridge_closed_mid_batch_is_handed_back() {
             unsent: (0..6).collect()
         }
     );
-    assert_eq!(consumer.count(), 0);
+    assert_eq!(consumer.into_iter().count(), 0);
 }

@@ -36,6 +36,8 @@ use room::Room;
 use shared::{Message, Shared};
 
 pub use consumer::Consumer;
+#[cfg(feature = "std")]
+pub use consumer::{IntoRecords, Records};
 pub use overflow::{OnDrop, Overflow};
 pub use producer::Producer;
 pub use pumped::Pumped;
@@ -45,7 +47,7 @@ pub use send_error::{SendError, TrySendError};
 pub use stats::Stats;
 
 /// Builds a bridge: a bounded channel from async [`Producer`]s to
-/// [`Consumer`]s, which may be blocking `Iterator`s on threads.
+/// [`Consumer`]s, which may block on threads (`for record in consumer`).
 ///
 /// # Backpressure and memory
 ///
@@ -95,7 +97,7 @@ pub use stats::Stats;
 /// use std::num::NonZeroUsize;
 ///
 /// let (producer, consumer) = Bridge::new(NonZeroUsize::new(64).unwrap()).open();
-/// let worker = std::thread::spawn(move || consumer.map(|x: u32| x * 2).sum::<u32>());
+/// let worker = std::thread::spawn(move || consumer.into_iter().map(|x: u32| x * 2).sum::<u32>());
 /// smol::block_on(async {
 ///     for x in 1..=3 {
 ///         producer.send(x).await.unwrap();
@@ -179,7 +181,7 @@ impl<D> Bridge<D> {
     ///     .open();
     /// let pumped = smol::block_on(producer.pump(futures::stream::iter(0..1000u32)));
     /// assert_eq!(pumped.forwarded(), 1000);
-    /// assert_eq!(consumer.sum::<u32>(), 999 * 1000 / 2);
+    /// assert_eq!(consumer.into_iter().sum::<u32>(), 999 * 1000 / 2);
     /// ```
     pub fn batch(self, records: NonZeroUsize) -> Self {
         Bridge {
@@ -206,7 +208,7 @@ impl<D> Bridge<D> {
     /// let pumped = smol::block_on(producer.pump(futures::stream::iter(0..10)));
     /// assert_eq!(pumped.forwarded(), 10); // never waited
     /// assert_eq!(consumer.stats().dropped(), 7);
-    /// assert_eq!(consumer.collect::<Vec<_>>(), [7, 8, 9]);
+    /// assert_eq!(consumer.into_iter().collect::<Vec<_>>(), [7, 8, 9]);
     /// ```
     pub fn overflow(self, policy: Overflow) -> Self {
         Bridge {
@@ -275,7 +277,7 @@ impl<D> Bridge<D> {
     /// let (producer, consumer) = Bridge::new(NonZeroUsize::new(4).unwrap()).open();
     /// producer.try_send("reading").unwrap();
     /// drop(producer);
-    /// assert_eq!(consumer.collect::<Vec<_>>(), ["reading"]);
+    /// assert_eq!(consumer.into_iter().collect::<Vec<_>>(), ["reading"]);
     /// ```
     pub fn open<T>(self) -> (Producer<T>, Consumer<T>)
     where
@@ -327,7 +329,7 @@ impl Bridge {
 /// let (producer, consumer) = confluo::bridge(NonZeroUsize::new(16).unwrap());
 /// let pump = producer.pump(futures::stream::iter(["a", "b"]));
 /// assert_eq!(smol::block_on(pump).forwarded(), 2);
-/// assert_eq!(consumer.collect::<Vec<_>>(), ["a", "b"]);
+/// assert_eq!(consumer.into_iter().collect::<Vec<_>>(), ["a", "b"]);
 /// ```
 pub fn bridge<T>(capacity: NonZeroUsize) -> (Producer<T>, Consumer<T>) {
     Bridge::new(capacity).open()

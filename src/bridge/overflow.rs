@@ -80,7 +80,7 @@ use super::{Message, Producer};
 ///     producer.try_send(reading).unwrap(); // never full
 /// }
 /// assert_eq!(producer.stats().dropped(), 3);
-/// assert_eq!((consumer.next(), consumer.next()), (Some(0), Some(1)));
+/// assert_eq!((consumer.recv_blocking(), consumer.recv_blocking()), (Some(0), Some(1)));
 /// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -138,7 +138,7 @@ pub enum Overflow {
 ///     producer.try_send(reading).unwrap();
 /// }
 /// drop(producer);
-/// assert_eq!(consumer.collect::<Vec<_>>(), [3, 4]);
+/// assert_eq!(consumer.into_iter().collect::<Vec<_>>(), [3, 4]);
 /// assert_eq!(*stale.lock().unwrap(), [0, 1, 2]);
 /// ```
 pub trait OnDrop<T>: Send + Sync {

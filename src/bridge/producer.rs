@@ -34,7 +34,7 @@ use crate::sync::Arc;
 ///     second.send(2).await.unwrap();
 /// });
 /// drop((producer, second));
-/// assert_eq!(consumer.collect::<Vec<_>>(), [1, 2]);
+/// assert_eq!(consumer.into_iter().collect::<Vec<_>>(), [1, 2]);
 /// ```
 pub struct Producer<T> {
     pub(super) sender: Sender<Message<T>>,
@@ -106,7 +106,7 @@ impl<T> Producer<T> {
     /// producer.try_send(1).unwrap();
     /// producer.try_send(2).unwrap();
     /// assert_eq!(producer.len(), 2);
-    /// consumer.next();
+    /// consumer.recv_blocking();
     /// assert_eq!(producer.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
@@ -140,7 +140,7 @@ impl<T> Producer<T> {
     /// producer.try_send(1).unwrap();
     /// assert!(producer.close());
     /// assert!(other.try_send(2).unwrap_err().is_closed());
-    /// assert_eq!(consumer.collect::<Vec<_>>(), [1]); // ends, though `other` lives
+    /// assert_eq!(consumer.into_iter().collect::<Vec<_>>(), [1]); // ends, though `other` lives
     /// ```
     pub fn close(&self) -> bool {
         self.shared.close(self.sender.close())
@@ -180,7 +180,7 @@ impl<T> Producer<T> {
     /// ```
     /// let (producer, mut consumer) = confluo::bridge(std::num::NonZeroUsize::MIN);
     /// smol::block_on(producer.send("reading")).unwrap();
-    /// assert_eq!(consumer.next(), Some("reading"));
+    /// assert_eq!(consumer.recv_blocking(), Some("reading"));
     /// ```
     pub async fn send(&self, record: T) -> Result<(), SendError<T>> {
         let Some(room) = &self.shared.room else {
@@ -262,7 +262,7 @@ impl<T> Producer<T> {
     ///
     /// let (producer, consumer) = confluo::bridge(NonZeroUsize::new(2).unwrap());
     /// let sensors = confluo::gather((0..3).map(|s| futures::stream::iter([s; 4])));
-    /// let worker = std::thread::spawn(move || consumer.count());
+    /// let worker = std::thread::spawn(move || consumer.into_iter().count());
     /// let pumped = smol::block_on(producer.pump(sensors));
     /// assert_eq!(pumped.forwarded(), 12);
     /// assert_eq!(worker.join().unwrap(), 12);

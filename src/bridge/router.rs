@@ -41,7 +41,7 @@ use crate::sync::Arc;
 ///     .partitioned::<(usize, u32)>(NonZeroUsize::new(2).unwrap());
 /// let threads: Vec<_> = consumers
 ///     .into_iter()
-///     .map(|consumer| std::thread::spawn(move || consumer.collect::<Vec<_>>()))
+///     .map(|consumer| std::thread::spawn(move || consumer.into_iter().collect::<Vec<_>>()))
 ///     .collect();
 /// let readings = futures::stream::iter((0..4).flat_map(|seq| (0..3).map(move |sensor| (sensor, seq))));
 /// smol::block_on(router.pump_by(readings, |&(sensor, _)| sensor));
@@ -153,7 +153,7 @@ impl<T> Router<T> {
     ///     router.send(1, "odd").await.unwrap();
     /// });
     /// assert_eq!(router.len(), 2);
-    /// consumers[1].next();
+    /// consumers[1].recv_blocking();
     /// assert_eq!(router.len(), 1);
     /// ```
     pub fn len(&self) -> usize {
@@ -199,7 +199,7 @@ impl<T> Router<T> {
     /// assert!(router.close());
     /// assert!(!other.close()); // closed already
     /// assert!(smol::block_on(other.send(0, "never")).is_err());
-    /// let got: Vec<Vec<_>> = consumers.into_iter().map(|c| c.collect()).collect();
+    /// let got: Vec<Vec<_>> = consumers.into_iter().map(|c| c.into_iter().collect()).collect();
     /// assert_eq!(got, [vec![], vec!["late"]]); // they end, though `other` lives
     /// ```
     pub fn close(&self) -> bool {
@@ -259,7 +259,7 @@ impl<T> Router<T> {
     ///
     /// let (router, mut consumers) = Bridge::new(NonZeroUsize::MIN).partitioned(NonZeroUsize::new(2).unwrap());
     /// smol::block_on(router.send(3, "odd")).unwrap();
-    /// assert_eq!(consumers[1].next(), Some("odd"));
+    /// assert_eq!(consumers[1].recv_blocking(), Some("odd"));
     /// ```
     pub async fn send(&self, key: usize, record: T) -> Result<(), SendError<T>> {
         self.route(key).send(record).await
@@ -294,9 +294,9 @@ impl<T> Router<T> {
     /// let pumped = smol::block_on(router.pump_by(futures::stream::iter([1, 2, 3, 5]), |&n| n));
     /// assert_eq!(pumped, Pumped::Ended { forwarded: 4 });
     /// // Partition 1 got 1, 3 and 5 in one message: one left in the channel.
-    /// assert_eq!(consumers[1].size_hint(), (1, None));
-    /// assert_eq!(consumers.remove(0).collect::<Vec<_>>(), [2]);
-    /// assert_eq!(consumers.remove(0).collect::<Vec<_>>(), [1, 3, 5]);
+    /// assert_eq!(consumers[1].iter().size_hint(), (1, None));
+    /// assert_eq!(consumers.remove(0).into_iter().collect::<Vec<_>>(), [2]);
+    /// assert_eq!(consumers.remove(0).into_iter().collect::<Vec<_>>(), [1, 3, 5]);
     /// ```
     ///
     /// When a partition's consumers are gone, the records taken for it come
@@ -312,7 +312,7 @@ impl<T> Router<T> {
     /// drop(consumers.pop()); // partition 1
     /// let pumped = smol::block_on(router.pump_by(futures::stream::iter([2, 3, 4]), |&n| n));
     /// assert_eq!(pumped, Pumped::ConsumersGone { forwarded: 1, unsent: vec![3] });
-    /// assert_eq!(consumers.remove(0).collect::<Vec<_>>(), [2]);
+    /// assert_eq!(consumers.remove(0).into_iter().collect::<Vec<_>>(), [2]);
     /// ```
     pub async fn pump_by<S, K>(self, stream: S, mut key: K) -> Pumped<T>
     where

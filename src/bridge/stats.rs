@@ -123,7 +123,7 @@ impl Counters {
 /// smol::block_on(producer.pump(futures::stream::iter(0..5)));
 /// let stats = consumer.stats();
 /// assert_eq!((stats.sent(), stats.received(), stats.depth()), (5, 0, 5));
-/// assert_eq!(consumer.count(), 5);
+/// assert_eq!(consumer.into_iter().count(), 5);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stats {
@@ -172,7 +172,7 @@ impl Stats {
     /// ```
     /// let (producer, mut consumer) = confluo::bridge(std::num::NonZeroUsize::MIN);
     /// producer.try_send(1).unwrap();
-    /// assert_eq!(consumer.next(), Some(1));
+    /// assert_eq!(consumer.recv_blocking(), Some(1));
     /// assert_eq!(producer.stats().received(), 1);
     /// ```
     pub fn received(&self) -> u64 {
@@ -218,7 +218,7 @@ impl Stats {
     /// }
     /// let stats = producer.stats();
     /// assert_eq!((stats.sent(), stats.dropped(), stats.depth()), (5, 3, 2));
-    /// assert_eq!((consumer.next(), consumer.next()), (Some(3), Some(4)));
+    /// assert_eq!((consumer.recv_blocking(), consumer.recv_blocking()), (Some(3), Some(4)));
     /// ```
     pub fn dropped(&self) -> u64 {
         self.dropped
@@ -238,7 +238,7 @@ impl Stats {
     /// producer.try_send(1).unwrap();
     /// producer.try_send(2).unwrap();
     /// assert!(producer.try_send(3).is_err()); // full
-    /// consumer.next();
+    /// consumer.recv_blocking();
     /// assert_eq!(producer.stats().peak_depth(), 2);
     /// ```
     pub fn peak_depth(&self) -> usize {
@@ -258,7 +258,7 @@ impl Stats {
     ///     producer.send(1).await.unwrap();
     ///     let mut second = std::pin::pin!(producer.send(2));
     ///     assert!(futures::poll!(second.as_mut()).is_pending()); // full: it waits
-    ///     assert_eq!(consumer.next(), Some(1));
+    ///     assert_eq!(consumer.recv_blocking(), Some(1));
     ///     second.await.unwrap();
     /// });
     /// assert_eq!(producer.stats().full_waits(), 1);

@@ -72,7 +72,7 @@ use crate::sample::stable_hash;
 ///
 /// let consumers: Vec<_> = consumers
 ///     .into_iter()
-///     .map(|consumer| std::thread::spawn(move || consumer.collect::<Vec<_>>()))
+///     .map(|consumer| std::thread::spawn(move || consumer.into_iter().collect::<Vec<_>>()))
 ///     .collect();
 /// let (stop, stopped) = async_channel::bounded::<()>(1);
 /// std::thread::scope(|scope| {

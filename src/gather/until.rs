@@ -42,7 +42,7 @@ impl<S> Gather<S> {
     ///     guard(futures::stream::repeat(id), |_| ())
     ///         .goodbye(|| async { /* tell the device goodbye */ })
     /// }));
-    /// let worker = std::thread::spawn(move || consumer.count());
+    /// let worker = std::thread::spawn(move || consumer.into_iter().count());
     ///
     /// let stop = smol::Timer::after(Duration::from_millis(20)); // or Ctrl-C
     /// let pumped = producer.pump(sensors.until(stop)).await;

@@ -1,8 +1,14 @@
 //! The consuming end of a bridge: what it holds (the rest of a batch taken
 //! from the channel), how it gives that back when it goes, and what it
-//! tells of the bridge. How it receives is in `receive.rs`.
+//! tells of the bridge. How it receives is in `receive.rs`, and on a
+//! thread of its own in `blocking.rs`.
 
+#[cfg(feature = "std")]
+mod blocking;
 mod receive;
+
+#[cfg(feature = "std")]
+pub use blocking::{IntoRecords, Records};
 
 use alloc::boxed::Box;
 use alloc::vec::{self, Vec};
@@ -17,21 +23,22 @@ use super::stats::Stats;
 use super::{Message, Shared};
 use crate::sync::Arc;
 
-/// The consuming end of a bridge: a blocking `Iterator` (with `std`) for
-/// consumer threads, and a `Stream` (or [`recv`](Consumer::recv)) for async
-/// consumers.
+/// The consuming end of a bridge: a `Stream` (or [`recv`](Consumer::recv))
+/// for async consumers, and, with `std`, blocking iterators for consumer
+/// threads: `for record in consumer`, [`iter`](Consumer::iter),
+/// [`recv_blocking`](Consumer::recv_blocking).
 ///
-/// Both end after every producer is gone (or the bridge was
+/// All of them end after every producer is gone (or the bridge was
 /// [closed](Consumer::close)) and every record was taken: the closing is the
-/// end-of-stream sentinel. Once ended, they stay ended (`FusedIterator`,
-/// `FusedStream`). Cloning gives another consumer of the same bridge; each
-/// record goes to exactly one consumer, whether it is read as an iterator,
-/// a stream, or both.
+/// end-of-stream sentinel. Once ended, they stay ended (`FusedStream`,
+/// `FusedIterator`). Cloning gives another consumer of the same bridge; each
+/// record goes to exactly one consumer, whether it is read as a stream,
+/// through an iterator, or both.
 ///
-/// The iterator's methods and `StreamExt`'s share names (`next`, `count`,
-/// `map`, `collect`...): with the futures traits in scope, say which one
-/// you mean (`Iterator::count(consumer)`, `StreamExt::next(&mut
-/// consumer)`), or use [`recv`](Consumer::recv).
+/// A consumer is not itself an `Iterator`, as std's `mpsc::Receiver` is
+/// not: the iterator's methods and `StreamExt`'s share names (`next`,
+/// `count`, `map`...), and with the futures traits in scope every call
+/// would have to say which it meant.
 ///
 /// # Dropping
 ///
@@ -62,7 +69,7 @@ use crate::sync::Arc;
 /// let threads: Vec<_> = (0..2)
 ///     .map(|_| {
 ///         let consumer = consumer.clone();
-///         std::thread::spawn(move || consumer.sum::<u64>())
+///         std::thread::spawn(move || consumer.into_iter().sum::<u64>())
 ///     })
 ///     .collect();
 /// drop(consumer);
@@ -80,8 +87,7 @@ use crate::sync::Arc;
 /// let (producer, consumer) = confluo::bridge(NonZeroUsize::new(8).unwrap());
 /// smol::block_on(async {
 ///     let pump = producer.pump(futures::stream::iter(1..=3));
-///     // `map` of `StreamExt`, not of `Iterator`: say which.
-///     let doubled = StreamExt::map(consumer, |x| x * 2).collect::<Vec<_>>();
+///     let doubled = consumer.map(|x| x * 2).collect::<Vec<_>>();
 ///     let (_, doubled) = futures::join!(pump, doubled);
 ///     assert_eq!(doubled, [2, 4, 6]);
 /// });
@@ -163,9 +169,9 @@ impl<T> Consumer<T> {
     ///     .batch(NonZeroUsize::new(2).unwrap())
     ///     .open();
     /// smol::block_on(producer.pump(futures::stream::iter([1, 2])));
-    /// consumer.next();
+    /// consumer.recv_blocking();
     /// assert_eq!((consumer.stats().sent(), consumer.stats().received()), (2, 0));
-    /// consumer.next();
+    /// consumer.recv_blocking();
     /// assert_eq!(consumer.stats().received(), 2);
     /// ```
     pub fn stats(&self) -> Stats {
@@ -218,8 +224,8 @@ impl<T> Consumer<T> {
     /// producer.try_send(1).unwrap();
     /// assert!(consumer.close());
     /// assert!(producer.try_send(2).unwrap_err().is_closed());
-    /// assert_eq!(consumer.next(), Some(1)); // drained
-    /// assert_eq!(consumer.next(), None);
+    /// assert_eq!(consumer.recv_blocking(), Some(1)); // drained
+    /// assert_eq!(consumer.recv_blocking(), None);
     /// ```
     pub fn close(&self) -> bool {
         self.shared.close(self.receiver.close())
@@ -259,9 +265,9 @@ impl<T> Consumer<T> {
     ///     .open();
     /// let other = consumer.clone();
     /// smol::block_on(producer.pump(futures::stream::iter(0..4)));
-    /// assert_eq!(consumer.next(), Some(0)); // takes the batch, holds 1, 2, 3
+    /// assert_eq!(consumer.recv_blocking(), Some(0)); // takes the batch, holds 1, 2, 3
     /// consumer.release();
-    /// assert_eq!(other.collect::<Vec<_>>(), [1, 2, 3]); // and ends
+    /// assert_eq!(other.into_iter().collect::<Vec<_>>(), [1, 2, 3]); // and ends
     /// ```
     pub fn release(&mut self) {
         if let Some(message) = self.take_in_hand() {

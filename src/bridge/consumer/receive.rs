@@ -1,6 +1,7 @@
 //! The ways a consumer receives: waiting in a task ([`Consumer::recv`], the
-//! `Stream`), blocking a thread (the `Iterator`, [`Consumer::recv_timeout`])
-//! or not waiting at all ([`Consumer::try_recv`]). Each takes the next
+//! `Stream`), blocking a thread for a while ([`Consumer::recv_timeout`]; for
+//! good, in `blocking.rs`) or not waiting at all ([`Consumer::try_recv`]).
+//! Each takes the next
 //! record of the batch in hand first, then a message from the channel, and
 //! once the channel is closed and drained, what other consumers put back.
 
@@ -104,7 +105,7 @@ impl<T> Consumer<T> {
     ///
     /// [`RecvTimeoutError::Timeout`] when no record came in time,
     /// [`RecvTimeoutError::Closed`] when no record will ever come (as the
-    /// iterator's `None`).
+    /// `None` of [`recv_blocking`](Consumer::recv_blocking)).
     ///
     /// # Examples
     ///
@@ -157,7 +158,7 @@ impl<T> Consumer<T> {
     }
 
     /// The first record of a message taken, or the end.
-    fn record_of(&mut self, message: Option<Message<T>>) -> Option<T> {
+    pub(super) fn record_of(&mut self, message: Option<Message<T>>) -> Option<T> {
         match message {
             Some(message) => Some(self.unpack(message)),
             None => {
@@ -168,69 +169,7 @@ impl<T> Consumer<T> {
     }
 }
 
-/// Blocks the thread until a record comes; `None` once every producer is
-/// gone (or the bridge was closed), the bridge is drained, and no other
-/// consumer holds records of a batch (see [Dropping](Consumer#dropping)).
-#[cfg(feature = "std")]
-#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
-impl<T> Iterator for Consumer<T> {
-    type Item = T;
-
-    fn next(&mut self) -> Option<T> {
-        if let Some(record) = self.next_in_hand() {
-            return Some(record);
-        }
-        let message = match self.spin_then_recv_blocking() {
-            Ok(message) => Some(message),
-            Err(_) => match &self.shared.room {
-                Some(room) => room.left_blocking(),
-                None => None,
-            },
-        };
-        self.record_of(message)
-    }
-
-    /// At least the records in hand and in the bridge now.
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        self.size()
-    }
-}
-
-#[cfg(feature = "std")]
-impl<T> Consumer<T> {
-    /// The next message: a few looks with short pauses before the thread
-    /// parks, since a producer that is running, or was just woken for
-    /// room, sends its next message sooner than a parked thread wakes up.
-    fn spin_then_recv_blocking(&self) -> Result<Message<T>, async_channel::RecvError> {
-        for round in 0..SPIN_ROUNDS {
-            match self.receiver.try_recv() {
-                Ok(message) => return Ok(message),
-                Err(ChannelError::Closed) => break,
-                Err(ChannelError::Empty) => {
-                    for _ in 0..1u32 << round {
-                        core::hint::spin_loop();
-                    }
-                }
-            }
-        }
-        self.receiver.recv_blocking()
-    }
-}
-
-/// Looks before a blocking consumer parks, each pause twice the last: 255
-/// spin-loop hints in all, about 6 µs on the AMD EPYC of BENCHMARKS.md.
-/// Shorter did not cover a woken producer's way back to its core there
-/// (3 µs of spinning gave batches 5× raw at a capacity of 1,024, 1.5 µs
-/// under 3×), and a park and its wake cost more than the spin.
-#[cfg(feature = "std")]
-const SPIN_ROUNDS: u32 = 8;
-
-/// Once `None`, always `None`: no record enters a closed bridge.
-#[cfg(feature = "std")]
-#[cfg_attr(docsrs, doc(cfg(feature = "std")))]
-impl<T> core::iter::FusedIterator for Consumer<T> {}
-
-/// Waits for the next record; ends as the iterator does. Polls allocate
+/// Waits for the next record; ends as [`recv`](Consumer::recv) does. Polls allocate
 /// nothing: the listener of a wait lives in the consumer.
 ///
 /// # Cancel safety
@@ -257,9 +196,9 @@ impl<T> FusedStream for Consumer<T> {
 }
 
 impl<T> Consumer<T> {
-    /// The size hint of both the iterator and the stream. Messages in the
+    /// The size hint of the stream and the iterators. Messages in the
     /// channel hold at least one record each.
-    fn size(&self) -> (usize, Option<usize>) {
+    pub(super) fn size(&self) -> (usize, Option<usize>) {
         if self.ended {
             return (0, Some(0));
         }
