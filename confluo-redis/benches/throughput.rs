@@ -81,7 +81,7 @@ fn in_process(records: u64, consumers: usize, batch: usize) -> (u64, Duration) {
     let workers: Vec<_> = (0..consumers)
         .map(|_| {
             let consumer = consumer.clone();
-            thread::spawn(move || consumer.fold(0u64, u64::wrapping_add))
+            thread::spawn(move || consumer.into_iter().fold(0u64, u64::wrapping_add))
         })
         .collect();
     drop(consumer);

@@ -224,7 +224,7 @@ impl<T, C: Codec<T>> Producer<T, C> {
     pub fn pump(&mut self, from: &mut confluo::Consumer<T>) -> Result<u64, Error> {
         let mut batch = Vec::with_capacity(self.chunk);
         let mut sent = 0;
-        while let Some(first) = from.next() {
+        while let Some(first) = from.recv_blocking() {
             batch.push(first);
             while batch.len() < self.chunk {
                 match from.try_recv() {
