@@ -176,6 +176,38 @@ fn loom_a_wake_that_finds_the_waker_taken_is_never_lost() {
     });
 }
 
+/// The `Gather` parked under one task, then polled by another, while two
+/// wakes race with that poll: each is taken by the new task's poll, or the
+/// poll sees it pending, or the new task is woken. A wake that reaches the
+/// first task instead would be lost: that task no longer polls.
+#[test]
+fn loom_a_wake_after_the_gather_moved_to_another_task_reaches_the_new_one() {
+    loom::model(|| {
+        let mut side = Side::new(2);
+        let mut taken = 0;
+        assert!(!side.poll(&mut taken), "nothing pending: parked");
+        let a = side.source(1);
+        let b = Waker::from(Node::new(&side.chunks[1], 64, 0));
+        let other = StdArc::new(Task::default());
+        let moved = Waker::from(StdArc::clone(&other));
+        let waking_a = thread::spawn(move || a.wake());
+        let waking_b = thread::spawn(move || b.wake());
+        let polling = thread::spawn(move || {
+            side.waker = moved;
+            let mut taken = 0;
+            let again = side.poll(&mut taken);
+            (side, taken, again)
+        });
+        waking_a.join().unwrap();
+        waking_b.join().unwrap();
+        let (_side, taken, again) = polling.join().unwrap();
+        assert!(
+            taken == 0b11 || again || other.wakes.load(Ordering::SeqCst) > 0,
+            "a lost wake: {taken:#b} taken, and the new task sleeps"
+        );
+    });
+}
+
 /// A stale wake against the retirement of its source, while the slot's
 /// next source is woken: the stale wake marks the slot or does nothing
 /// (never hangs, never panics), and the next source's wake is never lost.
