@@ -97,7 +97,7 @@
 //! # Features
 //!
 //! - `std` (default): implies `alloc`; the parts that need threads:
-//!   `source::from_blocking`, the bridge's blocking `Iterator`, the
+//!   `source::from_blocking`, the bridge's blocking iterators, the
 //!   `Release::Panicked` reason of guards, and `time::ManualClock`.
 //! - `alloc`: `Gather`, `gather_all()`, `try_gather_all()`,
 //!   `guard::close_all` and the bridge.
@@ -120,9 +120,9 @@
 //! smol, tokio, `futures::executor`, or one of your own.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
-// The docs link to the items of `std` too; built without it, those links
-// have nothing to point at. The builds with `std` (`.ci/run`, docs.rs)
-// check every link.
+// The docs link to the items behind the `std` feature too; built without
+// it, those links have nothing to point at. The builds with `std`
+// (`.ci/run`, docs.rs) check every link.
 #![cfg_attr(not(feature = "std"), allow(rustdoc::broken_intra_doc_links))]
 #![forbid(unsafe_code)]
 #![warn(

@@ -5,8 +5,9 @@
 //! `Consumer` is a `Stream` and not itself an `Iterator`: the two traits'
 //! methods share names (`next`, `map`, `count`...), and a consumer thread
 //! with the futures traits in scope would have to say which one it means
-//! at every call. `for record in consumer` and `consumer.iter()` read as
-//! they do for std's `mpsc::Receiver`.
+//! at every call. `for record in consumer` and `consumer.iter()` read much
+//! as they do for std's `mpsc::Receiver` (whose `iter` borrows it shared,
+//! where a consumer's borrows it `&mut`).
 
 use core::fmt;
 use core::iter::FusedIterator;

@@ -177,9 +177,9 @@ impl<K, Conn> Members<K, Conn> {
             .flatten()
     }
 
-    /// The epoch of the record at `index`, or 0 past the last: read only
-    /// to bring the record into the cache ahead of its use.
-    pub(super) fn epoch(&self, index: u32) -> u32 {
+    /// Reads the record at `index` (its epoch, or 0 past the last) only to
+    /// bring it into the cache ahead of its use.
+    pub(super) fn touch(&self, index: u32) -> u32 {
         self.slots.get(index as usize).map_or(0, |slot| slot.epoch)
     }
 

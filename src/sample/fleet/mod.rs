@@ -180,7 +180,7 @@ where
                 flights: Gather::new(),
                 idle: Vec::new(),
                 flying: 0,
-                read_ahead: 0,
+                read_ahead_left: 0,
             },
             clock,
             armed: None,

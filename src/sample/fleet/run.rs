@@ -75,8 +75,8 @@ pub(super) struct Crew<K, Conn, Connect, Read, ConnectFut, ReadFut> {
     /// Samples in flight.
     pub(super) flying: usize,
     /// How many of the alarms the wheel fires next have had their records
-    /// read ahead (see `read_ahead`).
-    pub(super) read_ahead: usize,
+    /// read ahead and have not fired yet (see `read_ahead`).
+    pub(super) read_ahead_left: usize,
 }
 
 impl<K, Conn, Connect, Read, ConnectFut, ReadFut>
@@ -167,14 +167,14 @@ where
     /// misses taken together overlap (a `perf` profile at 100,000 sources
     /// had a quarter of the fleet's time on that one load).
     fn read_ahead(&mut self) {
-        self.read_ahead = self.read_ahead.saturating_sub(1);
-        if self.read_ahead > 0 {
+        self.read_ahead_left = self.read_ahead_left.saturating_sub(1);
+        if self.read_ahead_left > 0 {
             return;
         }
         let mut epochs = 0;
         for Alarm(mark) in self.wheel.firing().take(READ_AHEAD) {
-            epochs ^= self.members.epoch(mark.index);
-            self.read_ahead += 1;
+            epochs ^= self.members.touch(mark.index);
+            self.read_ahead_left += 1;
         }
         core::hint::black_box(epochs);
     }
