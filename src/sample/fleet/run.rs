@@ -48,6 +48,9 @@ enum Work<Item> {
     Yield(Item),
     /// Something was done; there may be more.
     Did,
+    /// A connect landed and its read was set in the flight: the read wants
+    /// a poll (the `Gather` gives it one, the lane keeping its turn).
+    Connected,
     /// Nothing is due before the wheel's next tick.
     Idle,
 }
@@ -235,8 +238,7 @@ where
             };
             match flight.poll_step(cx) {
                 Poll::Ready((index, landed)) => match self.land(id, index, landed, now) {
-                    // Connected: its read gets its poll.
-                    Work::Did => continue,
+                    Work::Connected => continue,
                     work => return work,
                 },
                 Poll::Pending => break,
@@ -315,8 +317,7 @@ where
                 break;
             };
             match self.land(id, index, landed, now) {
-                // Connected: its read gets its poll.
-                Work::Did => continue,
+                Work::Connected => continue,
                 work => return work,
             }
         }
@@ -343,7 +344,7 @@ where
                 if let Some(flight) = flight {
                     flight.project().step.set(Step::Reading { read });
                 }
-                return Work::Did;
+                return Work::Connected;
             }
             Landed::Connected(Err(error)) => {
                 member.attempts.failed(now, backoff, random);
@@ -416,7 +417,7 @@ where
         for _ in 0..BUDGET {
             match this.crew.work(now, cx) {
                 Work::Yield(item) => return Poll::Ready(Some(item)),
-                Work::Did => continue,
+                Work::Did | Work::Connected => continue,
                 Work::Idle => {}
             }
             // Nothing to do before the wheel's next tick: sleep until it.
