@@ -141,6 +141,18 @@ fn loom_wakes_on_one_chunk_from_two_threads_are_never_lost() {
     });
 }
 
+/// Parks `side` (of two chunks) with nothing pending, then wakes a source
+/// of each chunk from a thread of its own: bits `0b11`, taken together.
+fn park_then_wake_both_chunks(side: &mut Side) -> [thread::JoinHandle<()>; 2] {
+    let mut taken = 0;
+    assert!(!side.poll(&mut taken), "nothing pending: parked");
+    let wakers = [
+        side.source(1),
+        Waker::from(Node::new(&side.chunks[1], 64, 0)),
+    ];
+    wakers.map(|waker| thread::spawn(move || waker.wake()))
+}
+
 /// Two wakes on two chunks against two polls in a row, the first parked
 /// already: the wake that unparks the second park may find the waker taken
 /// by the wake that unparked the first. Every bit is still taken, or the
@@ -149,12 +161,7 @@ fn loom_wakes_on_one_chunk_from_two_threads_are_never_lost() {
 fn loom_a_wake_that_finds_the_waker_taken_is_never_lost() {
     loom::model(|| {
         let mut side = Side::new(2);
-        let mut taken = 0;
-        assert!(!side.poll(&mut taken), "nothing pending: parked");
-        let a = side.source(1);
-        let b = Waker::from(Node::new(&side.chunks[1], 64, 0));
-        let waking_a = thread::spawn(move || a.wake());
-        let waking_b = thread::spawn(move || b.wake());
+        let waking = park_then_wake_both_chunks(&mut side);
         let polling = thread::spawn(move || {
             let mut taken = 0;
             let mut last = (0, false);
@@ -164,8 +171,9 @@ fn loom_a_wake_that_finds_the_waker_taken_is_never_lost() {
             }
             (side, taken, last)
         });
-        waking_a.join().unwrap();
-        waking_b.join().unwrap();
+        for thread in waking {
+            thread.join().unwrap();
+        }
         let (side, taken, (wakes, again)) = polling.join().unwrap();
         if taken != 0b11 {
             assert!(
@@ -184,22 +192,19 @@ fn loom_a_wake_that_finds_the_waker_taken_is_never_lost() {
 fn loom_a_wake_after_the_gather_moved_to_another_task_reaches_the_new_one() {
     loom::model(|| {
         let mut side = Side::new(2);
-        let mut taken = 0;
-        assert!(!side.poll(&mut taken), "nothing pending: parked");
-        let a = side.source(1);
-        let b = Waker::from(Node::new(&side.chunks[1], 64, 0));
+        // Made before any thread starts, so that every thread sees it made.
         let other = StdArc::new(Task::default());
         let moved = Waker::from(StdArc::clone(&other));
-        let waking_a = thread::spawn(move || a.wake());
-        let waking_b = thread::spawn(move || b.wake());
+        let waking = park_then_wake_both_chunks(&mut side);
         let polling = thread::spawn(move || {
             side.waker = moved;
             let mut taken = 0;
             let again = side.poll(&mut taken);
             (side, taken, again)
         });
-        waking_a.join().unwrap();
-        waking_b.join().unwrap();
+        for thread in waking {
+            thread.join().unwrap();
+        }
         let (_side, taken, again) = polling.join().unwrap();
         assert!(
             taken == 0b11 || again || other.wakes.load(Ordering::SeqCst) > 0,
